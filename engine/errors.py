@@ -1,0 +1,124 @@
+"""Errors the engine raises, each named for what the caller must do.
+
+    EngineError                      root: every engine failure is one of these
+    ├── NotFound
+    │   ├── CaseNotFound             no case with that id (or not visible to the user)
+    │   ├── TaskNotFound             no open task with that id (or not visible to the user)
+    │   └── ProcessNotFound          no deployed process with that id
+    ├── BpmnValidationError          a BPMN file cannot be deployed; names file, element, line
+    ├── InvalidTaskData              submitted form data fails the task's schema
+    ├── NotAllowed                   the user may not act on this task or case
+    ├── Conflict                     someone else changed the case first; reload and retry
+    │   └── TaskAlreadyClaimed       another user holds the claim
+    ├── CaseNotRetryable             retry asked of a case that has no incident
+    ├── CalendarNotCovered           a date lies outside every working-day calendar
+    ├── CalendarDataError            a calendar year file is malformed
+    └── ScriptError                  a BPMN script broke a sandbox rule, timed out or failed
+
+`web/` and the CLI turn these into responses in one place; `code` is the stable
+machine-readable name used in JSON errors.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+    code = "engine_error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+class NotFound(EngineError):
+    code = "not_found"
+
+
+class CaseNotFound(NotFound):
+    code = "case_not_found"
+
+
+class TaskNotFound(NotFound):
+    code = "task_not_found"
+
+
+class ProcessNotFound(NotFound):
+    code = "process_not_found"
+
+
+class BpmnValidationError(EngineError):
+    """Raised when a BPMN file cannot be parsed or validated.
+
+    Carries `file`, `element` (an element id, when known) and `line` (when known),
+    so an editor can point at the element instead of showing a stack trace.
+    """
+
+    code = "bpmn_invalid"
+
+    def __init__(
+        self, message: str, *, file: str | None = None, element: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        where = ", ".join(
+            part for part in (
+                file,
+                f"element {element}" if element else None,
+                f"line {line}" if line else None,
+            ) if part
+        )
+        super().__init__(f"{where}: {message}" if where else message,
+                         file=file, element=element, line=line)
+        self.reason = message
+        self.file, self.element, self.line = file, element, line
+
+
+class InvalidTaskData(EngineError):
+    """Raised when submitted data fails validation; `errors` maps field path to message."""
+
+    code = "invalid_task_data"
+
+    def __init__(self, message: str, errors: dict[str, str]) -> None:
+        super().__init__(message, errors=errors)
+        self.errors = errors
+
+
+class NotAllowed(EngineError):
+    code = "not_allowed"
+
+
+class Conflict(EngineError):
+    code = "conflict"
+
+
+class TaskAlreadyClaimed(Conflict):
+    code = "task_already_claimed"
+
+
+class CaseNotRetryable(EngineError):
+    code = "case_not_retryable"
+
+
+class CalendarNotCovered(EngineError):
+    """Raised when a date lies outside chinesecalendar and the administrators' table."""
+
+    code = "calendar_not_covered"
+
+    def __init__(self, message: str, *, year: int) -> None:
+        super().__init__(message, year=year)
+        self.year = year
+
+
+class CalendarDataError(EngineError):
+    code = "calendar_data_invalid"
+
+
+class ScriptError(EngineError):
+    """Raised by the sandbox: forbidden construct, time limit, or a failing expression."""
+
+    code = "script_error"
