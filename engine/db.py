@@ -1,0 +1,82 @@
+"""Connect to the database: an embedded SQLite file by default, PostgreSQL for scale-out.
+
+Write transactions on SQLite start with BEGIN IMMEDIATE, so two writers queue on the
+lock instead of one failing later with a stale snapshot; every case update still
+checks its revision, which is what keeps PostgreSQL (read committed) correct.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+from .schema import metadata
+
+DEFAULT_INSTANCE = "instance"
+
+
+def default_url() -> str:
+    """Return GOVFLOW_DATABASE_URL, or a SQLite file in the instance folder."""
+    url = os.environ.get("GOVFLOW_DATABASE_URL")
+    if url:
+        return url
+    instance = Path(os.environ.get("GOVFLOW_INSTANCE", DEFAULT_INSTANCE))
+    instance.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(instance / 'govflow.sqlite').resolve()}"
+
+
+class Database:
+    """A SQLAlchemy engine plus the two kinds of transaction the services use."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.engine: Engine = create_engine(self.url, **self._engine_options())
+        if self.is_sqlite:
+            self._tune_sqlite(self.engine)
+
+    def _engine_options(self) -> dict[str, object]:
+        if self.is_sqlite:
+            return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+
+    @staticmethod
+    def _tune_sqlite(engine: Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy's begin event below decide how each transaction starts.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):  # type: ignore[no-untyped-def]
+            immediate = conn.get_execution_options().get("govflow_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """Run a write transaction: commit when the block ends, roll back if it raises."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(govflow_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def create_schema(self) -> None:
+        metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,209 @@
+"""The database tables, as SQLAlchemy Core: the same schema on SQLite and PostgreSQL.
+
+The workflow state lives in `cases.state`; every other case table is derived from it
+and written in the same transaction (human tasks, task candidates, timers, audit
+events, outbox). The inbox and the scheduler read only the derived tables, so they
+never deserialize a workflow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Store moments in UTC and always hand back aware datetimes, on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; attach a time zone first")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+# SQLite's INTEGER PRIMARY KEY is its rowid (BIGINT is not), PostgreSQL gets a 64-bit serial.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+process_versions = Table(
+    "process_versions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("process_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("name", String(500)),
+    Column("file_name", String(500), nullable=False),
+    Column("xml", LargeBinary, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("deployed_at", UTCDateTime, nullable=False),
+    Column("deployed_by", String(200)),
+    UniqueConstraint("process_id", "version"),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("process_id", String(200), nullable=False),
+    Column("version_id", ForeignKey("process_versions.id"), nullable=False),
+    # running | completed | error
+    Column("status", String(20), nullable=False),
+    Column("requester", String(300)),
+    Column("data", Json, nullable=False),
+    Column("state", Text, nullable=False),
+    # optimistic concurrency: every save is `UPDATE ... WHERE revision = :seen`
+    Column("revision", Integer, nullable=False),
+    Column("audit_head", String(64), nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    Column("incident", Json),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("started_by", String(200)),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+)
+Index("ix_cases_status", cases.c.status, cases.c.updated_at)
+Index("ix_cases_process", cases.c.process_id, cases.c.started_at)
+
+human_tasks = Table(
+    "human_tasks", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("process_id", String(200), nullable=False),
+    Column("version_id", ForeignKey("process_versions.id"), nullable=False),
+    Column("element_id", String(200), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("lane", String(200)),
+    Column("candidate_groups", Json, nullable=False),
+    Column("assignee", String(200)),
+    Column("requester", String(300)),
+    Column("form", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime),
+    Column("due_provisional", Boolean, nullable=False, default=False),
+    # how the due date was computed: {"received": ISO, "working_days": N}, to recompute it
+    Column("due_basis", Json),
+    # open | completed | cancelled
+    Column("state", String(20), nullable=False),
+    Column("completed_at", UTCDateTime),
+    Column("completed_by", String(200)),
+)
+Index("ix_human_tasks_open_due", human_tasks.c.state, human_tasks.c.due_at)
+Index("ix_human_tasks_assignee", human_tasks.c.assignee, human_tasks.c.state, human_tasks.c.due_at)
+Index("ix_human_tasks_case", human_tasks.c.case_id, human_tasks.c.state)
+
+# One row per (task, candidate group), carrying the task's open flag and due date so
+# that "my groups' open tasks by due date" is one index range scan per group.
+task_candidates = Table(
+    "task_candidates", metadata,
+    Column("task_id", ForeignKey("human_tasks.id"), primary_key=True),
+    Column("group_name", String(200), primary_key=True),
+    Column("is_open", Boolean, nullable=False),
+    Column("due_at", UTCDateTime),
+)
+Index("ix_task_candidates_group", task_candidates.c.group_name, task_candidates.c.is_open,
+      task_candidates.c.due_at)
+
+timers = Table(
+    "timers", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    Column("task_id", String(36), primary_key=True),
+    Column("element_id", String(200), nullable=False),
+    Column("fire_at", UTCDateTime),
+    Column("provisional", Boolean, nullable=False, default=False),
+    Column("basis", Json),
+    Column("rule", String(100)),
+)
+Index("ix_timers_fire_at", timers.c.fire_at)
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("task_id", String(36)),
+    Column("element_id", String(200)),
+    Column("rule", String(100)),
+    Column("details", Json, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_id", "seq"),
+)
+
+# Notifications to deliver, written in the transaction of the change that caused them.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("case_id", ForeignKey("cases.id")),
+    Column("kind", String(100), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("channel", String(50), nullable=False),
+    Column("payload", Json, nullable=False),
+    Column("sent_at", UTCDateTime),
+)
+Index("ix_outbox_unsent", outbox.c.sent_at, outbox.c.id)
+
+calendar_years = Table(
+    "calendar_years", metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("table", Json, nullable=False),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Column("entered_by", String(200)),
+)
+
+users = Table(
+    "users", metadata,
+    Column("username", String(200), primary_key=True),
+    Column("display_name", String(300), nullable=False),
+    Column("password_hash", String(300)),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+groups = Table(
+    "groups", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("title", String(300), nullable=False),
+    # department | role
+    Column("kind", String(20), nullable=False),
+)
+
+memberships = Table(
+    "memberships", metadata,
+    Column("username", ForeignKey("users.username"), primary_key=True),
+    Column("group_name", ForeignKey("groups.name"), primary_key=True),
+)
+Index("ix_memberships_group", memberships.c.group_name)
