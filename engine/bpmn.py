@@ -1,0 +1,318 @@
+"""Parse and validate one BPMN file into a SpiffWorkflow process spec.
+
+SpiffWorkflow's parser reports problems in many shapes: a raw lxml `XMLSyntaxError`,
+a `TypeError` for a process with no id, a misleading message for a dangling
+`targetRef`, and nothing at all for a Python error in a condition, which only shows
+when a case reaches that gateway. A deployed process runs for weeks, so everything
+that can be checked is checked here, once, and every failure becomes exactly one
+`BpmnValidationError` naming the file, the element id and the line.
+
+Order of checks: well-formed XML; one executable process with an id; the XSD (inside
+SpiffWorkflow's parser); govflow's own checks on the executable process, in document
+order; SpiffWorkflow building the spec; who may act on each human task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
+
+from .errors import BpmnValidationError
+from .sandbox import check_script
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+
+#: The spiffworkflow:properties govflow reads on human tasks, and how each is checked:
+#: "groups" comma-separated group names, "expression" compiled by the sandbox in eval
+#: mode, "form" a JSON file name under workflows/forms/, "rules" regulation rule ids.
+GOVFLOW_PROPERTIES: dict[str, str] = {
+    "candidateGroups": "groups",             # static, e.g. "provider_reviewers,dept_leads"
+    "candidateGroupsExpression": "expression",  # over case data: a group name or a list
+    "dueWorkingDays": "expression",          # e.g. 10 or limits["share_answer_days"]
+    "dueFrom": "expression",                 # receipt moment (ISO string); default: creation
+    "form": "form",                          # JSON Schema file name, e.g. share_review.json
+    "rule": "rules",                         # ids from regulations.md, e.g. "S3,S4"
+}
+
+# SpiffWorkflow marks all three `manual`, so all three show up as inbox tasks.
+_HUMAN_TASKS = ("userTask", "manualTask", "task")
+# Expression elements run by the script engine, besides conditions and timers.
+_LOOP_EXPRESSIONS = ("loopCondition", "loopCardinality", "completionCondition")
+_TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")  # SpiffWorkflow's order of preference
+# Names of SpiffWorkflow's own task specs: an element with one of these ids is silently
+# taken for the built-in spec, and everything after it vanishes from the process.
+_RESERVED_IDS = re.compile(r"^(Start|End|Root|StartEventSplit|StartEventJoin)$"
+                           r"|\.(EndJoin|BoundaryEventSplit|BoundaryEventJoin)$")
+_GROUP = re.compile(r"^[\w.\-]+$")
+_RULE = re.compile(r"^[A-Z]+\d+$")
+_FORM = re.compile(r"^[\w.\-]+\.json$")
+
+
+@dataclass(frozen=True)
+class ParsedBpmn:
+    """One deployable process: the file's bytes, their hash and the parsed specs."""
+
+    process_id: str
+    name: str | None
+    xml: bytes
+    content_hash: str  # sha256 hex of `xml`: a redeploy of the same bytes is a no-op
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, Any]
+
+
+class _Problem(Exception):
+    """A check failed on `node`; `parse_bpmn` adds the file name and the line."""
+
+    def __init__(self, message: str, node: Any = None) -> None:
+        super().__init__(message)
+        self.message, self.node = message, node
+
+
+class _FirstErrorValidator(BpmnValidator):
+    """Report the first XSD error rather than SpiffWorkflow's last: later ones often follow
+    from the first. Built per parse, because an XMLSchema keeps its error log on itself
+    and a shared one would mix errors between threads (building costs about 7 ms)."""
+
+    def __init__(self) -> None:
+        super().__init__(imports={"spiffworkflow": SPIFF_XSD})
+
+    def validate(self, bpmn: Any, filename: str | None = None) -> None:
+        self.preprocess(bpmn)
+        if not self.validator.validate(bpmn):
+            first = self.validator.error_log[0]
+            raise ValidationException(first.message, file_name=filename, line_number=first.line)
+
+
+def parse_bpmn(xml: bytes, filename: str) -> ParsedBpmn:
+    """Parse `xml` (bytes, so an encoding declaration is honoured) or raise one
+    BpmnValidationError; no parser exception escapes with its own type."""
+    root = _read(xml, filename)
+    try:
+        return _parse(root, xml, filename)
+    except _Problem as problem:
+        node = problem.node
+        raise BpmnValidationError(
+            _one_line(problem.message), file=filename,
+            element=node.get("id") if node is not None else None,
+            line=node.sourceline if node is not None else None,
+        ) from None
+    except ValidationException as exc:
+        raise _from_spiff(exc, root, filename) from None
+    except Exception as exc:  # anything else SpiffWorkflow or lxml may raise
+        message = _one_line(f"{type(exc).__name__}: {exc}")
+        raise BpmnValidationError(message, file=filename) from None
+
+
+def iter_process_ids(xml: bytes) -> list[str]:
+    """Ids of the executable processes in `xml`, without building any spec."""
+    return [p.get("id") for p in _executable(_read(xml, None)) if p.get("id")]
+
+
+def _read(xml: bytes, filename: str | None) -> Any:
+    try:  # entities stay unexpanded and nothing is fetched: the file may come from a browser
+        return etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        raise BpmnValidationError(_one_line(exc.msg), file=filename, line=exc.lineno) from None
+
+
+def _parse(root: Any, xml: bytes, filename: str) -> ParsedBpmn:
+    process = _the_process(root)
+    parser = SpiffBpmnParser(validator=_FirstErrorValidator())
+    parser.add_bpmn_str(xml, filename=filename)
+    for node in process.iter(etree.Element):
+        _check_element(node, process)
+    process_id = process.get("id")
+    spec = parser.get_spec(process_id)
+    subprocess_specs = parser.get_subprocess_specs(process_id)
+    _check_assignees(root, [spec, *(s for s in subprocess_specs.values() if s is not None)])
+    return ParsedBpmn(process_id, process.get("name"), xml, hashlib.sha256(xml).hexdigest(),
+                      spec, subprocess_specs)
+
+
+def _executable(root: Any) -> list[Any]:
+    # SpiffWorkflow's own test: only a missing attribute or the exact string "true".
+    return [p for p in root.iterfind(".//bpmn:process", NSMAP)
+            if p.get("isExecutable", "true") == "true"]
+
+
+def _the_process(root: Any) -> Any:
+    """Return the single executable process: govflow deploys one process per file."""
+    processes = root.findall(".//bpmn:process", NSMAP)
+    if not processes:
+        raise _Problem("no bpmn:process in this file", root)
+    for process in processes:
+        if not process.get("id"):
+            raise _Problem("process has no id", process)
+    executable = _executable(root)
+    if not executable:
+        raise _Problem('no executable process (bpmn:process isExecutable="true")', root)
+    if len(executable) > 1:
+        ids = ", ".join(p.get("id") for p in executable)
+        raise _Problem(f"more than one executable process ({ids}); "
+                       "govflow deploys one process per file", executable[1])
+    return executable[0]
+
+
+def _check_element(node: Any, process: Any) -> None:
+    """Run govflow's checks for one element of the executable process."""
+    tag = etree.QName(node)
+    name = tag.localname
+    if tag.namespace == SPIFF_NS and name in ("preScript", "postScript"):
+        if node.text and node.text.strip():
+            _compile(node.text, "exec", f"spiffworkflow:{name}", node.getparent().getparent())
+    if tag.namespace != BPMN_NS:
+        return
+    if _RESERVED_IDS.search(node.get("id") or ""):
+        raise _Problem(f"id {node.get('id')!r} is reserved by SpiffWorkflow; rename it", node)
+    if name == "sequenceFlow":
+        _check_flow(node, process)
+    elif name == "scriptTask":
+        script = node.find("bpmn:script", NSMAP)
+        _compile(script.text if script is not None else None, "exec", "script", node)
+    elif name == "timerEventDefinition":
+        _check_timer(node)
+    elif name in _LOOP_EXPRESSIONS:
+        owner = next(a for a in node.iterancestors() if a.get("id"))
+        _compile(node.text, "eval", name, owner)
+    elif name == "conditionalEventDefinition":
+        condition = node.find("bpmn:condition", NSMAP)
+        _compile(condition.text if condition is not None else None, "eval", "condition",
+                 node.getparent())
+    elif name == "callActivity":
+        called = node.get("calledElement")
+        if not process.getroottree().xpath("//bpmn:process[@id=$id]", namespaces=NSMAP,
+                                           id=called or ""):
+            raise _Problem(f"calls process {called!r}, which is not in this file; govflow "
+                           "deploys one process per file", node)
+    elif name in _HUMAN_TASKS:
+        _check_properties(node)
+
+
+def _check_flow(flow: Any, process: Any) -> None:
+    """Check refs ourselves: SpiffWorkflow ignores a dangling sourceRef and reports a
+    dangling targetRef as a duplicate id on the gateway before it."""
+    container = flow.getparent()  # flows connect nodes of the same (sub)process only
+    siblings = {child.get("id") for child in container if child.get("id")}
+    where = f"{etree.QName(container).localname} {container.get('id')}"
+    for attr in ("sourceRef", "targetRef"):
+        ref = flow.get(attr)
+        if ref not in siblings:
+            raise _Problem(f"{attr} {ref!r} names no element of {where}", flow)
+    condition = flow.find("bpmn:conditionExpression", NSMAP)
+    if condition is not None:
+        _compile(condition.text, "eval", "conditionExpression", flow)
+
+
+def _check_timer(definition: Any) -> None:
+    event = definition.getparent()
+    for kind in _TIMER_KINDS:
+        expression = definition.find(f"bpmn:{kind}", NSMAP)
+        if expression is not None:
+            _compile(expression.text, "eval", f"timer {kind}", event)
+            return
+    raise _Problem("timer has no timeDate, timeDuration or timeCycle", event)
+
+
+def _check_properties(task: Any) -> None:
+    properties: dict[str, str] = {}
+    for prop in task.iterfind(
+            "bpmn:extensionElements/spiffworkflow:properties//spiffworkflow:property", NSMAP):
+        key, value = prop.get("name"), prop.get("value")
+        if not key or value is None:  # SpiffWorkflow would fail with KeyError('name')
+            raise _Problem("spiffworkflow:property needs both name and value", task)
+        if key not in GOVFLOW_PROPERTIES:  # a typo here would silently drop a legal limit
+            raise _Problem(f"unknown property {key!r}; govflow reads "
+                           f"{', '.join(GOVFLOW_PROPERTIES)}", task)
+        properties[key] = value
+        kind = GOVFLOW_PROPERTIES[key]
+        if kind == "expression":
+            _compile(value, "eval", f"property {key}", task)
+        elif kind == "groups" and not _all_match(_GROUP, value):
+            raise _Problem(f"candidateGroups {value!r} is not a comma-separated list of "
+                           "group names (use candidateGroupsExpression for an expression)", task)
+        elif kind == "rules" and not _all_match(_RULE, value):
+            raise _Problem(f"rule {value!r} is not a comma-separated list of rule ids "
+                           "such as S3,S4", task)
+        elif kind == "form" and not _FORM.match(value):
+            raise _Problem(f"form {value!r} is not a .json file name under workflows/forms/",
+                           task)
+    if "candidateGroups" in properties and "candidateGroupsExpression" in properties:
+        raise _Problem("set candidateGroups or candidateGroupsExpression, not both", task)
+    if "dueFrom" in properties and "dueWorkingDays" not in properties:
+        raise _Problem("dueFrom is set but dueWorkingDays is not", task)
+
+
+def _check_assignees(root: Any, specs: list[Any]) -> None:
+    """Every human task needs candidate groups or a named lane, or nobody could claim it.
+
+    Checked on the built specs, because SpiffWorkflow decides the lane (a task inside an
+    embedded subprocess takes the subprocess's lane), and the inbox will use its answer.
+    """
+    nodes = {el.get("id"): el for el in root.iter(etree.Element) if el.get("id")}
+    missing = []
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if not getattr(task_spec, "manual", False):
+                continue
+            properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+            if not (properties.get("candidateGroups") or task_spec.lane
+                    or properties.get("candidateGroupsExpression")):
+                missing.append(nodes[task_spec.bpmn_id])
+    if missing:
+        first = min(missing, key=lambda node: node.sourceline or 0)
+        raise _Problem("human task has no candidateGroups, no candidateGroupsExpression "
+                       "and no lane, so nobody could claim it", first)
+
+
+def _compile(source: str | None, mode: str, what: str, owner: Any) -> None:
+    if source is None or not source.strip():
+        raise _Problem(f"empty {what}", owner)
+    error = check_script(source, mode)
+    if error:
+        raise _Problem(f"{what} is rejected: {error}", owner)
+
+
+def _all_match(pattern: re.Pattern[str], value: str) -> bool:
+    return all(pattern.match(part.strip()) for part in value.split(","))
+
+
+def _from_spiff(exc: ValidationException, root: Any, filename: str) -> BpmnValidationError:
+    """Keep the element and line SpiffWorkflow knows, and find the ones it loses: it sets
+    `line_number` from an attribute lxml elements do not have, and XSD errors carry a line
+    but no element."""
+    message = exc.args[0] if exc.args else type(exc).__name__
+    message = " ".join([str(message), *getattr(exc, "notes", [])])
+    element = exc.id or None
+    line = exc.line_number if isinstance(exc.line_number, int) and exc.line_number > 0 else None
+    if element and line is None:
+        node = next((n for n in root.iter(etree.Element) if n.get("id") == element), None)
+        line = node.sourceline if node is not None else None
+    elif line and not element:
+        element = _element_at(root, line, message)
+    message = message.replace("{%s}" % BPMN_NS, "bpmn:").replace("{%s}" % SPIFF_NS,
+                                                                   "spiffworkflow:")
+    return BpmnValidationError(_one_line(message), file=filename, element=element, line=line)
+
+
+def _element_at(root: Any, line: int, message: str) -> str | None:
+    """Id of the element an XSD message names ("Element '{ns}tag' ..."), or of its nearest
+    ancestor with an id; lxml's error path has no positions to find it by."""
+    tag = re.match(r"Element '([^']+)'", message)
+    for node in root.iter(tag.group(1) if tag else etree.Element):
+        if node.sourceline == line:
+            return next((n.get("id") for n in (node, *node.iterancestors()) if n.get("id")), None)
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
