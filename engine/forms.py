@@ -1,0 +1,79 @@
+"""Task forms: one JSON Schema per user task, validated before any step runs.
+
+A form lists exactly the fields a reviewer may write (`additionalProperties: false`),
+so a submission can never overwrite case data the form does not offer, such as the
+outcome a script records.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .errors import EngineError, InvalidTaskData
+
+DEFAULT_FORMS = Path(__file__).resolve().parent.parent / "workflows" / "forms"
+
+
+class FormLibrary:
+    def __init__(self, directory: Path | str | None = None) -> None:
+        self.directory = Path(directory or DEFAULT_FORMS)
+        self._validators: dict[str, Draft202012Validator] = {}
+        self._lock = threading.Lock()
+
+    def schema(self, name: str) -> dict[str, Any]:
+        return self._validator(name).schema  # type: ignore[no-any-return]
+
+    def _validator(self, name: str) -> Draft202012Validator:
+        validator = self._validators.get(name)
+        if validator is None:
+            path = self.directory / name
+            if path.parent != self.directory or not path.is_file():
+                raise EngineError(f"form {name!r} is not in {self.directory}")
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            Draft202012Validator.check_schema(schema)
+            validator = Draft202012Validator(schema)
+            with self._lock:
+                self._validators[name] = validator
+        return validator
+
+    def validate(self, name: str | None, data: dict[str, Any]) -> None:
+        """Raise InvalidTaskData naming each bad field; a task without a form takes any object."""
+        if not isinstance(data, dict):
+            raise InvalidTaskData("task data must be a JSON object", {"": "not an object"})
+        if name is None:
+            return
+        errors: dict[str, str] = {}
+        for error in self._validator(name).iter_errors(data):
+            errors.setdefault(_field(error), _message(error))
+        if errors:
+            fields = ", ".join(sorted(errors))
+            raise InvalidTaskData(f"the form has errors in: {fields}", errors)
+
+
+def _field(error: ValidationError) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        path.append(missing[0] if missing else "")
+    elif error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        path.append(extra[0] if extra else "")
+    return ".".join(path)
+
+
+def _message(error: ValidationError) -> str:
+    if error.validator == "required":
+        return "必填 (required)"
+    if error.validator == "additionalProperties":
+        return "此表单不接受该字段 (not a field of this form)"
+    if error.validator == "enum":
+        return "请从给定选项中选择 (choose one of the options)"
+    if error.validator == "minLength":
+        return f"至少 {error.validator_value} 个字符 (at least {error.validator_value} characters)"
+    return error.message

@@ -1,0 +1,109 @@
+"""Read-only queries on the derived tables: the inbox, tasks, timers and case views.
+
+None of these deserializes a workflow; they read rows written with each save.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Select, func, or_, select
+
+from .errors import CaseNotFound, TaskNotFound
+from .models import AuditEvent, CaseView, InboxPage, TaskView, TimerView
+from .schema import audit_events, cases, human_tasks, process_versions, task_candidates, timers
+
+INBOX_VIEWS = ("all", "mine", "groups", "overdue")
+
+
+def task_from_row(row: Any) -> TaskView:
+    return TaskView(
+        id=row.id, case_id=row.case_id, process_id=row.process_id, version_id=row.version_id,
+        element_id=row.element_id, title=row.title, lane=row.lane,
+        candidate_groups=tuple(row.candidate_groups or ()), assignee=row.assignee,
+        requester=row.requester, form=row.form, created_at=row.created_at, due_at=row.due_at,
+        due_provisional=row.due_provisional, due_basis=row.due_basis, state=row.state,
+        completed_at=row.completed_at, completed_by=row.completed_by,
+    )
+
+
+def get_task(conn: Connection, task_id: str) -> TaskView:
+    row = conn.execute(select(human_tasks).where(human_tasks.c.id == task_id)).first()
+    if row is None:
+        raise TaskNotFound(f"task {task_id} does not exist")
+    return task_from_row(row)
+
+
+def inbox(
+    conn: Connection, user: str, user_groups: frozenset[str], *, now: dt.datetime,
+    view: str = "all", process_id: str | None = None, search: str | None = None,
+    page: int = 1, per_page: int = 50,
+) -> InboxPage:
+    """Open tasks `user` may work on: claimed by them, or unclaimed in one of their groups."""
+    if view not in INBOX_VIEWS:
+        raise ValueError(f"inbox view must be one of {INBOX_VIEWS}")
+    page, per_page = max(page, 1), min(max(per_page, 1), 200)
+    mine = human_tasks.c.assignee == user
+    in_my_groups = human_tasks.c.assignee.is_(None) & human_tasks.c.id.in_(
+        select(task_candidates.c.task_id).where(
+            task_candidates.c.group_name.in_(sorted(user_groups)),
+            task_candidates.c.is_open.is_(True)))
+    scope = {"mine": mine, "groups": in_my_groups}.get(view, or_(mine, in_my_groups))
+    query: Select[Any] = select(human_tasks).where(human_tasks.c.state == "open", scope)
+    if view == "overdue":
+        query = query.where(human_tasks.c.due_at < now)
+    if process_id:
+        query = query.where(human_tasks.c.process_id == process_id)
+    if search:
+        pattern = f"%{search.strip()}%"
+        by_case = [human_tasks.c.case_id == int(search)] if search.strip().isdigit() else []
+        query = query.where(or_(human_tasks.c.requester.like(pattern), *by_case))
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(
+        query.order_by(human_tasks.c.due_at.is_(None), human_tasks.c.due_at,
+                       human_tasks.c.created_at, human_tasks.c.id)
+        .limit(per_page).offset((page - 1) * per_page))
+    return InboxPage(tuple(task_from_row(r) for r in rows), total, page, per_page)
+
+
+def case_tasks(conn: Connection, case_id: int, *, open_only: bool = False) -> tuple[TaskView, ...]:
+    query = select(human_tasks).where(human_tasks.c.case_id == case_id)
+    if open_only:
+        query = query.where(human_tasks.c.state == "open")
+    return tuple(task_from_row(r) for r in conn.execute(query.order_by(human_tasks.c.created_at)))
+
+
+def case_timers(conn: Connection, case_id: int) -> tuple[TimerView, ...]:
+    rows = conn.execute(select(timers).where(timers.c.case_id == case_id)
+                        .order_by(timers.c.fire_at))
+    return tuple(TimerView(r.case_id, r.task_id, r.element_id, r.fire_at, r.provisional, r.rule,
+                           r.basis) for r in rows)
+
+
+def case_events(conn: Connection, case_id: int) -> tuple[AuditEvent, ...]:
+    rows = conn.execute(select(audit_events).where(audit_events.c.case_id == case_id)
+                        .order_by(audit_events.c.seq))
+    return tuple(AuditEvent(r.case_id, r.seq, r.at, r.actor, r.action, r.task_id, r.element_id,
+                            r.rule, r.details, r.hash) for r in rows)
+
+
+def get_case(conn: Connection, case_id: int, *, full: bool = True) -> CaseView:
+    row = conn.execute(
+        select(cases.c.id, cases.c.process_id, cases.c.version_id, cases.c.status,
+               cases.c.requester, cases.c.data, cases.c.incident, cases.c.started_at,
+               cases.c.started_by, cases.c.updated_at, cases.c.completed_at,
+               process_versions.c.version)
+        .join(process_versions, process_versions.c.id == cases.c.version_id)
+        .where(cases.c.id == case_id)).first()
+    if row is None:
+        raise CaseNotFound(f"case {case_id} does not exist")
+    extra: dict[str, Any] = {}
+    if full:
+        extra = {"tasks": case_tasks(conn, case_id), "timers": case_timers(conn, case_id),
+                 "events": case_events(conn, case_id)}
+    return CaseView(
+        id=row.id, process_id=row.process_id, version=row.version, version_id=row.version_id,
+        status=row.status, requester=row.requester, data=row.data, incident=row.incident,
+        started_at=row.started_at, started_by=row.started_by, updated_at=row.updated_at,
+        completed_at=row.completed_at, **extra)

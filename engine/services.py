@@ -1,0 +1,438 @@
+"""The use cases of govflow: deploy, start, claim, complete, retry, fire timers.
+
+`Govflow` wires the parts together once (database, clock, calendar, sandbox, forms,
+profile) and each method is one use case in one transaction: the case's state and
+every row derived from it commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, insert, select, update
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from . import directory, queries
+from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
+from .calendar import Deadline, WorkCalendar, YearTable
+from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, parse_moment, running_on
+from .db import Database
+from .definitions import Definitions
+from .errors import (
+    CaseNotRetryable,
+    Conflict,
+    NotAllowed,
+    ScriptError,
+    TaskAlreadyClaimed,
+)
+from .forms import FormLibrary
+from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
+from .profile import JurisdictionProfile, load_profile
+from .rules import cite
+from .runtime import (
+    CaseStore,
+    LoadedCase,
+    NewHumanTask,
+    collecting_deadlines,
+    ready_human_tasks,
+    record_deadline,
+)
+from .sandbox import make_script_engine
+from .schema import calendar_years, cases, human_tasks, outbox, timers
+from .state import StateCodec, TaskJsonCache
+
+SYSTEM = directory.SYSTEM
+WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
+
+
+class Govflow:
+    def __init__(
+        self, db: Database, *, clock: Clock | None = None,
+        profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
+        verify_state: bool = False, script_time_limit: float = 0.5,
+    ) -> None:
+        self.db = db
+        self.clock = clock or clock_from_env()
+        self.profile = profile or load_profile()
+        self.forms = FormLibrary(forms_dir)
+        self.definitions = Definitions()
+        self.store = CaseStore(StateCodec(verify=verify_state))
+        self.script_engine = make_script_engine(
+            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
+            time_limit=script_time_limit)
+        self._calendar: WorkCalendar | None = None
+        self._calendar_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, url: str | None = None, **options: Any) -> Govflow:
+        return cls(Database(url), **options)
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    # -- calendar ------------------------------------------------------------------------
+    @property
+    def calendar(self) -> WorkCalendar:
+        if self._calendar is None:
+            with self._calendar_lock, self.db.read() as conn:
+                years = [YearTable.from_dict(row.table)
+                         for row in conn.execute(select(calendar_years.c.table))]
+                self._calendar = WorkCalendar(years, tz=self.profile.timezone,
+                                              end_of_day=self.profile.end_of_day)
+        return self._calendar
+
+    def deadline(self, received: dt.datetime | dt.date | str, working_days: int) -> Deadline:
+        if isinstance(received, str):
+            received = parse_moment(received)
+        return self.calendar.deadline(received, working_days)
+
+    def _deadline_helper(self, working_days: int, start: str | None = None) -> str:
+        """`deadline(working_days=N, start=None)` for BPMN timers: an aware ISO string."""
+        found = self.deadline(start or self.now(), int(working_days))
+        record_deadline(found)
+        return found.iso()
+
+    # -- definitions ---------------------------------------------------------------------
+    def init_schema(self) -> None:
+        self.db.create_schema()
+
+    def deploy(self, xml: bytes, file_name: str, *, by: str | None = None) -> DeployResult:
+        with self.db.write() as conn:
+            return self.definitions.deploy(conn, xml, file_name, by=by, now=self.now())
+
+    def deploy_directory(self, directory_: Path = WORKFLOWS, *,
+                         by: str | None = None) -> list[DeployResult]:
+        return [self.deploy(path.read_bytes(), path.name, by=by)
+                for path in sorted(Path(directory_).glob("*.bpmn"))]
+
+    # -- cases ---------------------------------------------------------------------------
+    def start_case(self, process_id: str, data: dict[str, Any], *,
+                   user: str | None = None) -> CaseView:
+        """Start a case on the latest version and run it until it waits."""
+        now = self.now()
+        data = dict(data)
+        data.setdefault("received_at", now.astimezone(SHANGHAI).isoformat())
+        requester = data.get("requester_name") or data.get("requester_dept") or user
+        with self.db.write() as conn:
+            deployed = self.definitions.latest(conn, process_id)
+            workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
+                                    script_engine=self.script_engine)
+            start = workflow.get_tasks(state=TaskState.READY)[0]
+            self.forms.validate(_property(start.task_spec, "form"), _form_part(start, data))
+            case_id = conn.execute(insert(cases).values(
+                process_id=deployed.process_id, version_id=deployed.id, status="running",
+                requester=requester, data=data, state="", revision=0, audit_head=GENESIS,
+                audit_seq=0, started_at=now, started_by=user, updated_at=now,
+            )).inserted_primary_key[0]
+            case = LoadedCase(
+                id=case_id, deployed=deployed, workflow=workflow, task_cache=TaskJsonCache(),
+                revision=0, audit_head=GENESIS, audit_seq=0, status="running",
+                requester=requester, incident=None, open_tasks=set(), timers={}, data={})
+            case.events.append(PendingEvent(now, user or SYSTEM, "case_started",
+                                            details={"data": data}))
+            self._step(conn, case, lambda wf: start.data.update(data), actor=user or SYSTEM)
+        self.store.put_back(case)
+        return self.get_case(case_id)
+
+    def claim_task(self, task_id: str, user: str) -> TaskView:
+        with self.db.write() as conn:
+            task = self._open_task(conn, task_id)
+            if task.assignee == user:
+                return task
+            if task.assignee is not None:
+                raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}",
+                                         assignee=task.assignee)
+            self._require_candidate(conn, task, user)
+            claimed = conn.execute(update(human_tasks).where(
+                human_tasks.c.id == task_id, human_tasks.c.state == "open",
+                human_tasks.c.assignee.is_(None)).values(assignee=user)).rowcount
+            if claimed != 1:
+                raise TaskAlreadyClaimed(f"task {task_id} was claimed by someone else")
+            self._append_event(conn, task.case_id, PendingEvent(
+                self.now(), user, "task_claimed", task.id, task.element_id))
+            return queries.get_task(conn, task_id)
+
+    def unclaim_task(self, task_id: str, user: str) -> TaskView:
+        with self.db.write() as conn:
+            task = self._open_task(conn, task_id)
+            if task.assignee != user:
+                raise NotAllowed(f"task {task_id} is not claimed by {user}")
+            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
+                         .values(assignee=None))
+            self._append_event(conn, task.case_id, PendingEvent(
+                self.now(), user, "task_unclaimed", task.id, task.element_id))
+            return queries.get_task(conn, task_id)
+
+    def transfer_task(self, task_id: str, user: str, to_user: str, reason: str) -> TaskView:
+        """Hand a claimed task to a colleague who shares one of its candidate groups."""
+        if not reason or not reason.strip():
+            raise NotAllowed("a transfer needs a reason")
+        with self.db.write() as conn:
+            task = self._open_task(conn, task_id)
+            if task.assignee not in (user, None):
+                raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}")
+            self._require_candidate(conn, task, user)
+            self._require_candidate(conn, task, to_user)
+            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
+                         .values(assignee=to_user))
+            self._append_event(conn, task.case_id, PendingEvent(
+                self.now(), user, "task_transferred", task.id, task.element_id,
+                details={"to": to_user, "reason": reason.strip()}))
+            return queries.get_task(conn, task_id)
+
+    def complete_task(self, task_id: str, user: str, data: dict[str, Any]) -> CaseView:
+        """Submit a task's form and run the case until it waits again."""
+        with self.db.write() as conn:
+            task = self._open_task(conn, task_id)
+            if task.assignee is not None and task.assignee != user:
+                raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}",
+                                         assignee=task.assignee)
+            if task.assignee is None:
+                self._require_candidate(conn, task, user)
+            self.forms.validate(task.form, data)
+            case = self.store.load(conn, task.case_id, self.definitions)
+            try:
+                spiff_task = case.workflow.get_task_from_id(UUID(task_id))
+                if spiff_task is None or spiff_task.state != TaskState.READY:
+                    raise Conflict(f"task {task_id} is no longer waiting for input")
+                case.closed_by[task_id] = user
+                case.events.append(PendingEvent(
+                    self.now(), user, "task_completed", task_id, task.element_id,
+                    rule=_property(spiff_task.task_spec, "rule"), details={"data": data}))
+
+                def submit(_: BpmnWorkflow) -> None:
+                    spiff_task.data.update(data)
+                    spiff_task.run()
+
+                self._step(conn, case, submit, actor=user)
+            except BaseException:
+                self.store.forget(case.id)
+                raise
+        self.store.put_back(case)
+        return self.get_case(task.case_id)
+
+    def retry_case(self, case_id: int, user: str,
+                   data: dict[str, Any] | None = None) -> CaseView:
+        """Run a case with an incident again, after merging corrected data into the failed task."""
+        with self.db.write() as conn:
+            case = self.store.load(conn, case_id, self.definitions)
+            try:
+                if case.status != "error" or not case.incident:
+                    raise CaseNotRetryable(f"case {case_id} has no incident to retry")
+                failed = case.workflow.get_task_from_id(UUID(case.incident["task_id"]))
+                fix = dict(data or {})
+                case.events.append(PendingEvent(self.now(), user, "case_retried",
+                                                failed.task_spec.name, details={"data": fix}))
+
+                def rerun(workflow: BpmnWorkflow) -> None:
+                    if failed.state == TaskState.ERROR:
+                        workflow.reset_from_task_id(failed.id, data={**failed.data, **fix})
+                    else:
+                        failed.data.update(fix)
+
+                self._step(conn, case, rerun, actor=user)
+            except BaseException:
+                self.store.forget(case_id)
+                raise
+        self.store.put_back(case)
+        return self.get_case(case_id)
+
+    # -- timers --------------------------------------------------------------------------
+    def fire_due_timers(self, now: dt.datetime | None = None, *, limit: int = 500) -> TimerFiring:
+        """Fire every timer due at `now`; loads only the cases that have one. Idempotent."""
+        now = now or self.now()
+        with self.db.read() as conn:
+            due = list(conn.execute(
+                select(timers.c.case_id).where(timers.c.fire_at <= now)
+                .group_by(timers.c.case_id).order_by(timers.c.case_id).limit(limit)).scalars())
+        fired: list[tuple[int, str]] = []
+        conflicts: list[int] = []
+        for case_id in due:
+            try:
+                fired.extend(self._fire_case_timers(case_id, now))
+            except Conflict:
+                conflicts.append(case_id)
+        return TimerFiring(tuple(fired), tuple(conflicts))
+
+    def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
+        with self.db.write() as conn:
+            case = self.store.load(conn, case_id, self.definitions)
+            try:
+                due = {task_id: t for task_id, t in case.timers.items()
+                       if t.fire_at is not None and t.fire_at <= now}
+                if not due or case.status == "error":
+                    self.store.put_back(case)
+                    return []
+                for task_id, timer in due.items():
+                    case.events.append(PendingEvent(
+                        now, SYSTEM, "timer_fired", task_id, timer.element_id, timer.rule,
+                        details={"due": timer.fire_at.isoformat() if timer.fire_at else None,
+                                 "authority": cite(timer.rule)}))
+                self._step(conn, case, lambda wf: wf.refresh_timers(), actor=SYSTEM,
+                           clock=FrozenClock(now))
+            except BaseException:
+                self.store.forget(case_id)
+                raise
+        self.store.put_back(case)
+        return [(case_id, t.element_id) for t in due.values()]
+
+    # -- the step ------------------------------------------------------------------------
+    def _step(self, conn: Connection, case: LoadedCase, move: Callable[[BpmnWorkflow], None],
+              *, actor: str, clock: Clock | None = None) -> None:
+        """Apply `move`, run the engine until it waits, and save; failures become incidents."""
+        workflow = case.workflow
+        workflow.script_engine = self.script_engine  # deserializing drops it: always reattach
+        before = dict(case.data)
+        with running_on(clock or self.clock), collecting_deadlines() as deadlines:
+            try:
+                move(workflow)
+                workflow.do_engine_steps()
+                case.new_tasks = self._assign_new_tasks(case)
+            except Exception as exc:  # noqa: BLE001 - every failure of a model is an incident
+                self._raise_incident(case, exc)
+            else:
+                if case.status == "error":
+                    case.status, case.incident = "running", None
+                    case.events.append(PendingEvent(self.now(), actor, "incident_resolved"))
+            changes = _diff(before, workflow.last_task.data if workflow.last_task else before)
+            if changes and case.events:
+                case.events[-1].details = {**(case.events[-1].details or {}), "changes": changes}
+            if workflow.completed and case.status != "completed":
+                case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
+                                                details={"outcome": _outcome(workflow)}))
+            self.store.save(conn, case, self.now(), deadlines)
+            self._warn_provisional(conn, case, deadlines.values())
+
+    def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:
+        fresh = []
+        for task_id, task in ready_human_tasks(case.workflow).items():
+            if task_id in case.open_tasks:
+                continue
+            spec = task.task_spec
+            groups = [g.strip() for g in (_property(spec, "candidateGroups") or "").split(",")]
+            expression = _property(spec, "candidateGroupsExpression")
+            if expression:
+                found = self.script_engine.evaluate(task, expression)
+                groups.extend([found] if isinstance(found, str) else list(found or ()))
+            groups = sorted({g for g in groups if g})
+            if not groups:
+                raise ScriptError(f"task {spec.name} has no candidate group for this case")
+            due = None
+            days = _property(spec, "dueWorkingDays")
+            if days:
+                start = _property(spec, "dueFrom")
+                received = self.script_engine.evaluate(task, start) if start else None
+                due = self.deadline(received or self.now(),
+                                    int(self.script_engine.evaluate(task, days)))
+            fresh.append(NewHumanTask(task_id, spec.name, spec.bpmn_name or spec.name,
+                                      spec.lane, tuple(groups), _property(spec, "form"), due))
+        return fresh
+
+    def _raise_incident(self, case: LoadedCase, exc: Exception) -> None:
+        task = getattr(exc, "task", None)
+        if task is None:
+            failed = case.workflow.get_tasks(state=TaskState.ERROR)
+            task = failed[0] if failed else None
+        if task is None:
+            ready = [t for t in ready_human_tasks(case.workflow).values()
+                     if str(t.id) not in case.open_tasks]
+            task = ready[0] if ready else None
+        message = " ".join(str(exc).split()) or exc.__class__.__name__
+        case.status = "error"
+        case.new_tasks = []
+        case.incident = {
+            "message": message, "task_id": str(task.id) if task else None,
+            "element_id": task.task_spec.name if task else None,
+            "at": self.now().isoformat(),
+        }
+        case.events.append(PendingEvent(self.now(), SYSTEM, "incident",
+                                        task_id=case.incident["task_id"],
+                                        element_id=case.incident["element_id"],
+                                        details={"message": message}))
+
+    def _warn_provisional(self, conn: Connection, case: LoadedCase,
+                          timer_deadlines: Iterable[Deadline]) -> None:
+        """Tell administrators when a deadline had to be computed on weekends only."""
+        computed = [t.due for t in case.new_tasks if t.due] + list(timer_deadlines)
+        years = sorted({y for d in computed if d.provisional for y in d.uncovered_years})
+        if years:
+            conn.execute(insert(outbox).values(
+                created_at=self.now(), case_id=case.id, kind="calendar_year_missing",
+                recipient="administrators", channel="in_app",
+                payload={"years": years, "message":
+                         f"Deadlines reaching {', '.join(map(str, years))} are provisional: "
+                         "enter the year with `govflow calendar add-year FILE`."}))
+
+    # -- helpers -------------------------------------------------------------------------
+    def _open_task(self, conn: Connection, task_id: str) -> TaskView:
+        task = queries.get_task(conn, task_id)
+        if task.state != "open":
+            raise Conflict(f"task {task_id} is already {task.state}"
+                           + (f" by {task.completed_by}" if task.completed_by else ""),
+                           state=task.state)
+        return task
+
+    def _require_candidate(self, conn: Connection, task: TaskView, user: str) -> None:
+        directory.require_user(conn, user)
+        if not directory.groups_of(conn, user) & set(task.candidate_groups):
+            raise NotAllowed(f"{user} is not in a group that may work task {task.id}")
+
+    def _append_event(self, conn: Connection, case_id: int, event: PendingEvent) -> None:
+        """Add an event that changes no workflow state (claims, transfers)."""
+        row = conn.execute(select(cases.c.audit_head, cases.c.audit_seq)
+                           .where(cases.c.id == case_id)).one()
+        rows, head, seq = chain_rows(case_id, row.audit_head, row.audit_seq, [event])
+        changed = conn.execute(update(cases).where(
+            cases.c.id == case_id, cases.c.audit_seq == row.audit_seq)
+            .values(audit_head=head, audit_seq=seq)).rowcount
+        if changed != 1:
+            raise Conflict(f"case {case_id} changed meanwhile; try again")
+        write_events(conn, rows)
+
+    # -- queries -------------------------------------------------------------------------
+    def get_case(self, case_id: int, *, full: bool = True) -> CaseView:
+        with self.db.read() as conn:
+            return queries.get_case(conn, case_id, full=full)
+
+    def get_task(self, task_id: str) -> TaskView:
+        with self.db.read() as conn:
+            return queries.get_task(conn, task_id)
+
+    def inbox(self, user: str, **filters: Any) -> InboxPage:
+        with self.db.read() as conn:
+            groups = directory.groups_of(conn, user)
+            return queries.inbox(conn, user, groups, now=self.now(), **filters)
+
+    def verify_audit(self) -> list[str]:
+        with self.db.read() as conn:
+            return verify(conn)
+
+    def process_xml(self, process_id: str) -> bytes:
+        with self.db.read() as conn:
+            return self.definitions.xml(conn, self.definitions.latest(conn, process_id).id)
+
+
+def _property(task_spec: Any, name: str) -> str | None:
+    return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
+
+
+def _form_part(start: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Start forms validate what the submitter typed, not what the engine adds."""
+    return {k: v for k, v in data.items() if k != "received_at"}
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    keys = before.keys() | after.keys()
+    return {k: [before.get(k), after.get(k)] for k in sorted(keys)
+            if before.get(k) != after.get(k)}
+
+
+def _outcome(workflow: BpmnWorkflow) -> Any:
+    return (workflow.last_task.data if workflow.last_task else {}).get("outcome")
+
