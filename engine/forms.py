@@ -50,21 +50,23 @@ class FormLibrary:
             return
         errors: dict[str, str] = {}
         for error in self._validator(name).iter_errors(data):
-            errors.setdefault(_field(error), _message(error))
+            for field in _fields(error):
+                errors.setdefault(field, _message(error))
         if errors:
             fields = ", ".join(sorted(errors))
             raise InvalidTaskData(f"the form has errors in: {fields}", errors)
 
 
-def _field(error: ValidationError) -> str:
+def _fields(error: ValidationError) -> list[str]:
+    """The dotted paths of the fields an error is about (one error may name several)."""
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required":
-        missing = [k for k in error.validator_value if k not in (error.instance or {})]
-        path.append(missing[0] if missing else "")
+        names = [k for k in error.validator_value if k not in (error.instance or {})]
     elif error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        path.append(extra[0] if extra else "")
-    return ".".join(path)
+        names = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+    else:
+        return [".".join(path)]
+    return [".".join([*path, name]) for name in names]
 
 
 def _message(error: ValidationError) -> str:

@@ -1,0 +1,118 @@
+"""Cases end to end through the engine services: start, inbox, claim, complete, audit."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import Conflict, InvalidTaskData, NotAllowed, TaskAlreadyClaimed
+from engine.services import Govflow
+
+CONDITIONAL = {"share_class": "conditional", "provider_dept": "dept_health",
+               "requester_dept": "dept_civil", "dataset": "出生医学证明"}
+
+
+def test_starting_a_case_runs_it_until_a_person_must_act(gf: Govflow) -> None:
+    case = gf.start_case("share_request", CONDITIONAL, user="carl")
+    assert case.status == "running"
+    [task] = case.tasks
+    assert (task.element_id, task.candidate_groups, task.lane) == (
+        "UserTask_provider_review", ("dept_health",), "数据提供部门")
+    assert task.title == "审核共享申请"
+    assert [e.action for e in case.events] == ["case_started"]
+
+
+def test_candidate_groups_follow_the_case_data(gf: Govflow) -> None:
+    case = gf.start_case("share_request", {**CONDITIONAL, "provider_dept": "dept_civil"})
+    assert case.tasks[0].candidate_groups == ("dept_civil",)
+    assert gf.inbox("alice").total == 0
+    assert gf.inbox("carl").tasks[0].id == case.tasks[0].id
+
+
+def test_the_inbox_lists_claimed_and_group_tasks_sorted_by_due_date(gf: Govflow, clock) -> None:
+    first = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    clock.advance(days=3)
+    second = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    gf.claim_task(second.id, "amy")
+    assert [t.id for t in gf.inbox("alice").tasks] == [first.id]
+    assert [t.id for t in gf.inbox("amy").tasks] == [first.id, second.id]
+    assert [t.id for t in gf.inbox("amy", view="mine").tasks] == [second.id]
+    assert gf.inbox("amy", view="groups").total == 1
+    page = gf.inbox("amy", per_page=1, page=2)
+    assert (page.total, [t.id for t in page.tasks]) == (2, [second.id])
+
+
+def test_a_claimed_task_can_only_be_completed_by_its_holder(gf: Govflow) -> None:
+    task = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    gf.claim_task(task.id, "alice")
+    with pytest.raises(TaskAlreadyClaimed):
+        gf.claim_task(task.id, "amy")
+    with pytest.raises(TaskAlreadyClaimed):
+        gf.complete_task(task.id, "amy", {"decision": "approve"})
+    case = gf.complete_task(task.id, "alice", {"decision": "approve"})
+    assert case.status == "completed" and case.data["outcome"] == "granted"
+
+
+def test_someone_outside_the_candidate_groups_may_not_claim_or_complete(gf: Govflow) -> None:
+    task = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    with pytest.raises(NotAllowed):
+        gf.claim_task(task.id, "carl")
+    with pytest.raises(NotAllowed):
+        gf.complete_task(task.id, "carl", {"decision": "approve"})
+    assert gf.get_task(task.id).state == "open"
+
+
+def test_completing_twice_gives_a_clear_conflict_and_one_step(gf: Govflow) -> None:
+    task = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    gf.complete_task(task.id, "alice", {"decision": "approve"})
+    with pytest.raises(Conflict, match="already completed by alice"):
+        gf.complete_task(task.id, "amy", {"decision": "refuse", "decision_reason": "不符合",
+                                          "legal_basis": "某条"})
+    case = gf.get_case(task.case_id)
+    assert [e.action for e in case.events].count("task_completed") == 1
+    assert case.data["decision"] == "approve"
+
+
+def test_invalid_form_data_is_rejected_field_by_field_and_the_task_stays_open(gf: Govflow) -> None:
+    task = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    with pytest.raises(InvalidTaskData) as refused:
+        gf.complete_task(task.id, "alice", {"decision": "refuse"})
+    assert set(refused.value.errors) == {"decision_reason", "legal_basis"}
+    with pytest.raises(InvalidTaskData) as extra:
+        gf.complete_task(task.id, "alice", {"decision": "approve", "outcome": "granted"})
+    assert "outcome" in extra.value.errors
+    assert gf.get_task(task.id).state == "open"
+
+
+def test_a_transfer_needs_a_reason_and_a_colleague_in_the_same_group(gf: Govflow) -> None:
+    task = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    gf.claim_task(task.id, "alice")
+    with pytest.raises(NotAllowed):
+        gf.transfer_task(task.id, "alice", "carl", "休假")
+    with pytest.raises(NotAllowed):
+        gf.transfer_task(task.id, "alice", "amy", " ")
+    moved = gf.transfer_task(task.id, "alice", "amy", "休假")
+    assert moved.assignee == "amy"
+    events = gf.get_case(task.case_id).events
+    assert events[-1].action == "task_transferred" and events[-1].details["reason"] == "休假"
+
+
+def test_the_audit_trail_detects_an_edited_event(gf: Govflow) -> None:
+    from sqlalchemy import update
+
+    from engine.schema import audit_events
+
+    task = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    gf.complete_task(task.id, "alice", {"decision": "approve"})
+    assert gf.verify_audit() == []
+    with gf.db.write() as conn:
+        conn.execute(update(audit_events).where(audit_events.c.seq == 2)
+                     .values(actor="mallory"))
+    problems = gf.verify_audit()
+    assert problems and "altered" in problems[0]
+
+
+def test_a_case_survives_a_restart_of_the_engine(gf: Govflow, clock) -> None:
+    task = gf.start_case("share_request", CONDITIONAL).tasks[0]
+    fresh = Govflow(gf.db, clock=clock, verify_state=True)
+    case = fresh.complete_task(task.id, "alice", {"decision": "approve"})
+    assert case.status == "completed"
