@@ -93,12 +93,15 @@ class _FirstErrorValidator(BpmnValidator):
             raise ValidationException(first.message, file_name=filename, line_number=first.line)
 
 
-def parse_bpmn(xml: bytes, filename: str) -> ParsedBpmn:
+def parse_bpmn(xml: bytes, filename: str, *, check: bool = True) -> ParsedBpmn:
     """Parse `xml` (bytes, so an encoding declaration is honoured) or raise one
-    BpmnValidationError; no parser exception escapes with its own type."""
+    BpmnValidationError; no parser exception escapes with its own type.
+
+    `check=False` only builds the spec: a stored version was checked under the rules of
+    its deploy, and stricter rules later must not make a running case unloadable."""
     root = _read(xml, filename)
     try:
-        return _parse(root, xml, filename)
+        return _parse(root, xml, filename, check=check)
     except _Problem as problem:
         node = problem.node
         raise BpmnValidationError(
@@ -125,16 +128,18 @@ def _read(xml: bytes, filename: str | None) -> Any:
         raise BpmnValidationError(_one_line(exc.msg), file=filename, line=exc.lineno) from None
 
 
-def _parse(root: Any, xml: bytes, filename: str) -> ParsedBpmn:
+def _parse(root: Any, xml: bytes, filename: str, *, check: bool) -> ParsedBpmn:
     process = _the_process(root)
-    parser = SpiffBpmnParser(validator=_FirstErrorValidator())
+    parser = SpiffBpmnParser(validator=_FirstErrorValidator() if check else None)
     parser.add_bpmn_str(xml, filename=filename)
-    for node in process.iter(etree.Element):
-        _check_element(node, process)
+    if check:
+        for node in process.iter(etree.Element):
+            _check_element(node, process)
     process_id = process.get("id")
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
-    _check_assignees(root, [spec, *(s for s in subprocess_specs.values() if s is not None)])
+    if check:
+        _check_assignees(root, [spec, *(s for s in subprocess_specs.values() if s is not None)])
     return ParsedBpmn(process_id, process.get("name"), xml, hashlib.sha256(xml).hexdigest(),
                       spec, subprocess_specs)
 

@@ -73,7 +73,7 @@ class Definitions:
             select(process_versions).where(process_versions.c.id == version_id)).first()
         if row is None:
             raise ProcessNotFound(f"no deployed process version {version_id}")
-        parsed = parse_bpmn(row.xml, row.file_name)
+        parsed = parse_bpmn(bytes(row.xml), row.file_name, check=False)
         deployed = DeployedVersion(row.id, row.process_id, row.version, row.name,
                                    row.content_hash, parsed.spec, parsed.subprocess_specs)
         self._remember(deployed)

@@ -207,3 +207,52 @@ memberships = Table(
     Column("group_name", ForeignKey("groups.name"), primary_key=True),
 )
 Index("ix_memberships_group", memberships.c.group_name)
+
+# -- the web's tables: files, comments, API tokens and the portal's tracking codes ------
+
+# Files attached to a case; the bytes live outside the database, named by their hash.
+attachments = Table(
+    "attachments", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("task_id", String(36)),
+    Column("file_name", String(300), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("uploaded_by", String(200), nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+)
+Index("ix_attachments_case", attachments.c.case_id)
+
+comments = Table(
+    "comments", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("task_id", String(36)),
+    Column("author", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_comments_case", comments.c.case_id, comments.c.id)
+
+# Bearer tokens for other systems; only a hash of each token is kept.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("username", ForeignKey("users.username"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+Index("ix_api_tokens_user", api_tokens.c.username)
+
+# A case submitted through the public portal, and the hash of its tracking code.
+portal_tickets = Table(
+    "portal_tickets", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True, autoincrement=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
@@ -44,7 +45,7 @@ from .runtime import (
     record_deadline,
 )
 from .sandbox import make_script_engine
-from .schema import calendar_years, cases, human_tasks, outbox, timers
+from .schema import calendar_years, cases, human_tasks, outbox, task_candidates, timers
 from .state import StateCodec, TaskJsonCache
 
 SYSTEM = directory.SYSTEM
@@ -67,6 +68,7 @@ class Govflow:
             {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
             time_limit=script_time_limit)
         self._calendar: WorkCalendar | None = None
+        self._calendar_loaded = 0.0
         self._calendar_lock = threading.Lock()
 
     @classmethod
@@ -79,12 +81,15 @@ class Govflow:
     # -- calendar ------------------------------------------------------------------------
     @property
     def calendar(self) -> WorkCalendar:
-        if self._calendar is None:
+        """The working-day calendar, reloaded a minute after the last load so that a year
+        entered through another process is picked up by every worker."""
+        if self._calendar is None or time.monotonic() - self._calendar_loaded > 60:
             with self._calendar_lock, self.db.read() as conn:
                 years = [YearTable.from_dict(row.table)
                          for row in conn.execute(select(calendar_years.c.table))]
                 self._calendar = WorkCalendar(years, tz=self.profile.timezone,
                                               end_of_day=self.profile.end_of_day)
+                self._calendar_loaded = time.monotonic()
         return self._calendar
 
     def deadline(self, received: dt.datetime | dt.date | str, working_days: int) -> Deadline:
@@ -97,6 +102,70 @@ class Govflow:
         found = self.deadline(start or self.now(), int(working_days))
         record_deadline(found)
         return found.iso()
+
+    def add_calendar_year(self, table: YearTable, *, by: str | None = None) -> dict[str, int]:
+        """Enter a year's holidays and make-up days, then recompute provisional deadlines."""
+        with self.db.write() as conn:
+            conn.execute(delete(calendar_years).where(calendar_years.c.year == table.year))
+            conn.execute(insert(calendar_years).values(
+                year=table.year, table=table.to_dict(), entered_at=self.now(), entered_by=by))
+        self._calendar = None
+        return self.recompute_provisional_deadlines(by=by)
+
+    def calendar_years(self) -> list[int]:
+        with self.db.read() as conn:
+            return list(conn.execute(select(calendar_years.c.year)
+                                     .order_by(calendar_years.c.year)).scalars())
+
+    def recompute_provisional_deadlines(self, *, by: str | None = None) -> dict[str, int]:
+        """Recompute every open provisional due date and waiting timer on the current calendar."""
+        actor = by or SYSTEM
+        with self.db.read() as conn:
+            task_rows = conn.execute(select(human_tasks.c.id, human_tasks.c.due_basis).where(
+                human_tasks.c.state == "open", human_tasks.c.due_provisional.is_(True))).all()
+            timer_cases = sorted(set(conn.execute(
+                select(timers.c.case_id).where(timers.c.provisional.is_(True))).scalars()))
+        for row in task_rows:
+            self._recompute_task_due(row.id, Deadline.from_dict(row.due_basis), actor)
+        moved_timers = sum(self._recompute_case_timers(case_id, actor) for case_id in timer_cases)
+        return {"tasks": len(task_rows), "timers": moved_timers}
+
+    def _recompute_task_due(self, task_id: str, old: Deadline, actor: str) -> None:
+        new = self.deadline(old.received, old.working_days)
+        with self.db.write() as conn:
+            task = self._open_task(conn, task_id)
+            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id).values(
+                due_at=new.due, due_provisional=new.provisional, due_basis=new.to_dict()))
+            conn.execute(update(task_candidates).where(task_candidates.c.task_id == task_id)
+                         .values(due_at=new.due))
+            self._append_event(conn, task.case_id, PendingEvent(
+                self.now(), actor, "deadline_recomputed", task_id, task.element_id,
+                details={"was": old.iso(), "now": new.iso(), "provisional": new.provisional}))
+
+    def _recompute_case_timers(self, case_id: int, actor: str) -> int:
+        with self.db.write() as conn:
+            provisional = {r.task_id: Deadline.from_dict(r.basis) for r in conn.execute(
+                select(timers.c.task_id, timers.c.basis).where(
+                    timers.c.case_id == case_id, timers.c.provisional.is_(True)))}
+            case = self.store.load(conn, case_id, self.definitions)
+            try:
+                def move(workflow: BpmnWorkflow) -> None:
+                    for task_id, old in provisional.items():
+                        new = self.deadline(old.received, old.working_days)
+                        record_deadline(new)
+                        task = workflow.get_task_from_id(UUID(task_id))
+                        task._set_internal_data(event_value=new.iso())
+                        case.events.append(PendingEvent(
+                            self.now(), actor, "deadline_recomputed", task_id,
+                            task.task_spec.name, details={"was": old.iso(), "now": new.iso(),
+                                                          "provisional": new.provisional}))
+
+                self._step(conn, case, move, actor=actor)
+            except BaseException:
+                self.store.forget(case_id)
+                raise
+        self.store.put_back(case)
+        return len(provisional)
 
     # -- definitions ---------------------------------------------------------------------
     def init_schema(self) -> None:
@@ -232,9 +301,9 @@ class Govflow:
 
                 def rerun(workflow: BpmnWorkflow) -> None:
                     if failed.state == TaskState.ERROR:
-                        workflow.reset_from_task_id(failed.id, data={**failed.data, **fix})
-                    else:
-                        failed.data.update(fix)
+                        # Resetting merges the parent's data back in, so the fix goes after.
+                        workflow.reset_from_task_id(failed.id)
+                    failed.data.update(fix)
 
                 self._step(conn, case, rerun, actor=user)
             except BaseException:
