@@ -57,9 +57,12 @@ def chain_rows(
     return rows, head, seq
 
 
+_INSERT_EVENTS = insert(audit_events)
+
+
 def write_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(audit_events), rows)
+        conn.execute(_INSERT_EVENTS, rows)
 
 
 def verify(conn: Connection) -> list[str]:

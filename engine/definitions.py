@@ -12,12 +12,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from .bpmn import parse_bpmn
 from .errors import ProcessNotFound
 from .models import DeployResult
 from .schema import process_versions
+
+
+_LATEST = select(func.max(process_versions.c.id)).where(
+    process_versions.c.process_id == bindparam("p_process"))
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,7 @@ class Definitions:
         return deployed
 
     def latest(self, conn: Connection, process_id: str) -> DeployedVersion:
-        version_id = conn.execute(
-            select(func.max(process_versions.c.id))
-            .where(process_versions.c.process_id == process_id)
-        ).scalar()
+        version_id = conn.execute(_LATEST, {"p_process": process_id}).scalar()
         if version_id is None:
             raise ProcessNotFound(f"process {process_id!r} is not deployed")
         return self.get(conn, version_id)

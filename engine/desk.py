@@ -1,0 +1,305 @@
+"""The use cases of the web and the API, each checked against who is asking.
+
+`Desk` wraps a `Govflow`: every read goes through the access rules of `engine.access`
+(a case or task out of scope is reported as not found) and every action goes to the
+engine's own use case, which checks candidacy and claims again. The web's views and
+the API's handlers call one method each and render what comes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from . import access, attachments, catalog, comments, history, inbox, portal, tokens
+from .access import Viewer
+from .calendar import Deadline
+from .errors import EngineError, InvalidTaskData, NotAllowed, ProcessNotFound
+from .models import CaseView, TaskView
+from .schema import cases, groups, memberships, users
+from .services import Govflow
+from .sla import Sla, SlaClock
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    task: TaskView
+    sla: Sla
+    case: CaseView
+    number: str
+    schema: dict[str, Any] | None
+    instructions: str | None
+    may_work: bool
+    colleagues: tuple[tuple[str, str], ...]
+    attachments: tuple[attachments.Attachment, ...]
+    comments: tuple[comments.Comment, ...]
+    start_schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class CasePage:
+    case: CaseView
+    number: str
+    process_name: str
+    slas: dict[str, Sla]
+    workable: frozenset[str]
+    path: history.CasePath
+    attachments: tuple[attachments.Attachment, ...]
+    comments: tuple[comments.Comment, ...]
+    start_schema: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class CaseList:
+    cases: tuple[CaseView, ...]
+    total: int
+    page: int
+    per_page: int
+
+
+class Desk:
+    def __init__(self, gf: Govflow, files: Path | str) -> None:
+        self.gf = gf
+        self.files = Path(files)
+
+    # -- who -----------------------------------------------------------------------------
+    def sign_in(self, username: str, password: str) -> Viewer | None:
+        from . import directory
+        with self.gf.db.read() as conn:
+            if not directory.check_password(conn, username, password):
+                return None
+        return self.viewer(username)
+
+    def viewer(self, username: str) -> Viewer | None:
+        with self.gf.db.read() as conn:
+            name = conn.execute(select(users.c.display_name).where(
+                users.c.username == username, users.c.is_active.is_(True))).scalar()
+            return None if name is None else access.load_viewer(conn, username, name)
+
+    def group_titles(self) -> dict[str, str]:
+        with self.gf.db.read() as conn:
+            return dict(conn.execute(select(groups.c.name, groups.c.title)).all())
+
+    def sla_clock(self) -> SlaClock:
+        return SlaClock(self.gf.calendar, self.gf.now())
+
+    def explain(self, basis: dict[str, Any] | None, lang: str) -> list[str]:
+        return Deadline.from_dict(basis).explain(lang) if basis else []
+
+    # -- the inbox -----------------------------------------------------------------------
+    def inbox(self, viewer: Viewer, query: inbox.InboxQuery) -> tuple[inbox.Inbox,
+                                                                       dict[str, int]]:
+        clock = self.sla_clock()
+        with self.gf.db.read() as conn:
+            return inbox.inbox(conn, viewer, query, clock), inbox.tab_counts(conn, viewer, clock)
+
+    def processes(self) -> list[catalog.ProcessInfo]:
+        with self.gf.db.read() as conn:
+            return catalog.processes(conn, self.gf.definitions, self.gf.forms)
+
+    def process(self, process_id: str, starter: str | None = None) -> catalog.ProcessInfo:
+        for info in self.processes():
+            if info.process_id == process_id and (starter is None or starter in info.starters):
+                return info
+        raise ProcessNotFound(f"process {process_id!r} is not offered here")
+
+    # -- reading cases and tasks ---------------------------------------------------------
+    def case(self, viewer: Viewer, case_id: int) -> CaseView:
+        with self.gf.db.read() as conn:
+            access.require_case(conn, viewer, case_id)
+        return self.gf.get_case(case_id)
+
+    def task(self, viewer: Viewer, task_id: str) -> TaskView:
+        return access.require_task(viewer, self.gf.get_task(task_id))
+
+    def task_page(self, viewer: Viewer, task_id: str) -> TaskPage:
+        task = self.task(viewer, task_id)
+        case = self.gf.get_case(task.case_id)
+        with self.gf.db.read() as conn:
+            docs = self._documentation(conn, task.version_id, task.element_id)
+            files, notes = (attachments.of_case(conn, case.id), comments.of_case(conn, case.id))
+            mates = self._colleagues(conn, viewer, task)
+        return TaskPage(task, self.sla_clock().of(task), case, access.case_number(case.id),
+                        self.gf.forms.schema(task.form) if task.form else None, docs,
+                        access.may_work(viewer, task), mates, files, notes,
+                        self._start_schema(case.process_id))
+
+    def case_page(self, viewer: Viewer, case_id: int) -> CasePage:
+        case = self.case(viewer, case_id)
+        clock = self.sla_clock()
+        with self.gf.db.read() as conn:
+            path = history.case_path(conn, self.gf.store.codec, self.gf.definitions, case_id)
+            files, notes = attachments.of_case(conn, case_id), comments.of_case(conn, case_id)
+            name = self.gf.definitions.get(conn, case.version_id).name or case.process_id
+        return CasePage(case, access.case_number(case.id), name,
+                        {t.id: clock.of(t) for t in case.tasks if t.state == "open"},
+                        frozenset(t.id for t in case.tasks if access.may_work(viewer, t)),
+                        path, files, notes, self._start_schema(case.process_id))
+
+    def diagram(self, viewer: Viewer, case_id: int) -> tuple[bytes, history.CasePath]:
+        case = self.case(viewer, case_id)
+        with self.gf.db.read() as conn:
+            xml = self.gf.definitions.xml(conn, case.version_id)
+            return xml, history.case_path(conn, self.gf.store.codec, self.gf.definitions,
+                                          case_id)
+
+    def cases(self, viewer: Viewer, *, status: str | None = None, process_id: str | None = None,
+              search: str | None = None, page: int = 1, per_page: int = 25) -> CaseList:
+        page, per_page = max(page, 1), min(max(per_page, 1), 200)
+        query = select(cases.c.id).where(access.case_scope(viewer))
+        if status:
+            query = query.where(cases.c.status == status)
+        if process_id:
+            query = query.where(cases.c.process_id == process_id)
+        if search and search.strip():
+            number = access.parse_case_number(search)
+            query = query.where(cases.c.id == number if number is not None else
+                                cases.c.requester.contains(search.strip(), autoescape=True))
+        with self.gf.db.read() as conn:
+            total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            ids = conn.execute(query.order_by(cases.c.id.desc()).limit(per_page)
+                               .offset((page - 1) * per_page)).scalars().all()
+        return CaseList(tuple(self.gf.get_case(i, full=False) for i in ids), total, page,
+                        per_page)
+
+    # -- acting on tasks -----------------------------------------------------------------
+    def claim(self, viewer: Viewer, task_id: str) -> TaskView:
+        self.task(viewer, task_id)
+        return self.gf.claim_task(task_id, viewer.username)
+
+    def unclaim(self, viewer: Viewer, task_id: str) -> TaskView:
+        self.task(viewer, task_id)
+        return self.gf.unclaim_task(task_id, viewer.username)
+
+    def bulk_claim(self, viewer: Viewer, task_ids: list[str]) -> tuple[int, list[str]]:
+        """Claim each task; return how many were claimed and the errors of the others."""
+        done, failed = 0, []
+        for task_id in task_ids[:200]:
+            try:
+                self.claim(viewer, task_id)
+                done += 1
+            except EngineError as exc:
+                failed.append(exc.message)
+        return done, failed
+
+    def transfer(self, viewer: Viewer, task_id: str, to_user: str, reason: str) -> TaskView:
+        task = self.task(viewer, task_id)
+        with self.gf.db.read() as conn:
+            if to_user not in dict(self._colleagues(conn, viewer, task)):
+                raise NotAllowed(f"{to_user} is not a colleague who may take this task")
+        return self.gf.transfer_task(task_id, viewer.username, to_user, reason)
+
+    def complete(self, viewer: Viewer, task_id: str, data: dict[str, Any]) -> CaseView:
+        self.task(viewer, task_id)
+        return self.gf.complete_task(task_id, viewer.username, data)
+
+    def comment(self, viewer: Viewer, case_id: int, body: str,
+                task_id: str | None = None) -> comments.Comment:
+        self.case(viewer, case_id)
+        with self.gf.db.write() as conn:
+            return comments.add(conn, case_id=case_id, task_id=task_id, author=viewer.username,
+                                body=body, now=self.gf.now())
+
+    def attach(self, viewer: Viewer, case_id: int, file_name: str, content: bytes,
+               task_id: str | None = None) -> attachments.Attachment:
+        self.case(viewer, case_id)
+        with self.gf.db.write() as conn:
+            return attachments.store(conn, self.files, case_id=case_id, task_id=task_id,
+                                     file_name=file_name, content=content,
+                                     by=viewer.username, now=self.gf.now())
+
+    def attachment(self, viewer: Viewer, attachment_id: int) -> tuple[attachments.Attachment,
+                                                                      Path]:
+        with self.gf.db.read() as conn:
+            item = attachments.get(conn, attachment_id)
+            access.require_case(conn, viewer, item.case_id)
+        return item, attachments.path_of(self.files, item)
+
+    # -- starting cases ------------------------------------------------------------------
+    def start(self, viewer: Viewer, process_id: str, data: dict[str, Any]) -> CaseView:
+        """A department user starts a case for their own department."""
+        info = self.process(process_id, "department")
+        own = sorted(self._departments(viewer))
+        asked = data.get("requester_dept")
+        if asked and asked not in viewer.groups and not viewer.is_admin:
+            raise InvalidTaskData("you may only submit for your own department",
+                                  {"requester_dept": "不是您所在的部门 (not your department)"})
+        if not asked and own and self._has_field(info, "requester_dept"):
+            data = {**data, "requester_dept": own[0]}
+        self.gf.forms.validate(info.start_form, data)
+        return self.gf.start_case(process_id, data, user=viewer.username)
+
+    def submit_public(self, process_id: str, data: dict[str, Any]) -> tuple[CaseView, str]:
+        info = self.process(process_id, "public")
+        if info.start_form is None:
+            raise ProcessNotFound(f"process {process_id!r} has no public form")
+        self.gf.forms.validate(info.start_form, data)
+        case = self.gf.start_case(process_id, data, user=None)
+        with self.gf.db.write() as conn:
+            code = portal.issue(conn, case.id, now=self.gf.now())
+        return case, code
+
+    def track(self, number: str, code: str) -> portal.PublicStatus:
+        with self.gf.db.read() as conn:
+            case_id = portal.find(conn, number, code)
+        return portal.public_status(self.gf.get_case(case_id))
+
+    # -- tokens --------------------------------------------------------------------------
+    def create_token(self, viewer: Viewer, name: str) -> str:
+        with self.gf.db.write() as conn:
+            return tokens.create(conn, viewer.username, name, now=self.gf.now())
+
+    def tokens(self, viewer: Viewer) -> list[tokens.TokenInfo]:
+        with self.gf.db.read() as conn:
+            return tokens.of_user(conn, viewer.username)
+
+    def revoke_token(self, viewer: Viewer, token_id: int) -> None:
+        with self.gf.db.write() as conn:
+            tokens.revoke(conn, viewer.username, token_id, now=self.gf.now())
+
+    def token_viewer(self, token: str) -> Viewer:
+        with self.gf.db.write() as conn:
+            username = tokens.authenticate(conn, token, now=self.gf.now())
+        found = self.viewer(username)
+        if found is None:
+            raise tokens.InvalidToken("the token's user is inactive")
+        return found
+
+    # -- helpers -------------------------------------------------------------------------
+    def _departments(self, viewer: Viewer) -> set[str]:
+        with self.gf.db.read() as conn:
+            return set(conn.execute(select(groups.c.name).where(
+                groups.c.name.in_(sorted(viewer.groups)), groups.c.kind == "department"))
+                .scalars())
+
+    def _has_field(self, info: catalog.ProcessInfo, name: str) -> bool:
+        if info.start_form is None:
+            return True
+        return name in self.gf.forms.schema(info.start_form).get("properties", {})
+
+    def _colleagues(self, conn: Any, viewer: Viewer, task: TaskView) -> tuple[tuple[str, str],
+                                                                              ...]:
+        shared = sorted(viewer.groups & set(task.candidate_groups))
+        if not shared or task.state != "open":
+            return ()
+        rows = conn.execute(
+            select(users.c.username, users.c.display_name).distinct()
+            .join(memberships, memberships.c.username == users.c.username)
+            .where(memberships.c.group_name.in_(shared), users.c.is_active.is_(True),
+                   users.c.username != viewer.username).order_by(users.c.username))
+        return tuple((r.username, r.display_name) for r in rows)
+
+    def _documentation(self, conn: Any, version_id: int, element_id: str) -> str | None:
+        spec = self.gf.definitions.get(conn, version_id).spec.task_specs.get(element_id)
+        return getattr(spec, "documentation", None) if spec is not None else None
+
+    def _start_schema(self, process_id: str) -> dict[str, Any] | None:
+        """The process's start form, whose titles label the case data on the pages."""
+        try:
+            info = self.process(process_id)
+        except ProcessNotFound:
+            return None
+        return self.gf.forms.schema(info.start_form) if info.start_form else None

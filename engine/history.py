@@ -1,0 +1,67 @@
+"""Where a case has been and where it waits: the path to highlight on its diagram.
+
+The completed elements come from the workflow state itself (every BPMN element whose
+task completed, script tasks and gateways included), the active ones from the open
+tasks and waiting timers. A sequence flow counts as taken when its source completed
+and its target was reached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+from sqlalchemy import Connection, select
+from SpiffWorkflow.util.task import TaskState
+
+from .definitions import Definitions
+from .schema import cases
+from .state import StateCodec
+
+BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+@dataclass(frozen=True)
+class CasePath:
+    completed: tuple[str, ...]   # element ids, flows included
+    active: tuple[str, ...]      # element ids of open tasks and waiting timers
+
+
+def case_path(conn: Connection, codec: StateCodec, definitions: Definitions,
+              case_id: int) -> CasePath:
+    row = conn.execute(select(cases.c.state, cases.c.version_id)
+                       .where(cases.c.id == case_id)).one()
+    deployed = definitions.get(conn, row.version_id)
+    workflow, _ = codec.load(row.state, deployed.spec, deployed.subprocess_specs)
+    done, active = set(), set()
+    for task in workflow.get_tasks():
+        name = task.task_spec.name
+        if task.state == TaskState.COMPLETED:
+            done.add(name)
+        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+            active.add(name)
+    xml = definitions.xml(conn, row.version_id)
+    flows = _flows(xml)
+    elements = _element_ids(xml)
+    reached = done | active
+    taken = {fid for fid, (src, dst) in flows.items() if src in done and dst in reached}
+    return CasePath(tuple(sorted((done & elements) | taken)),
+                    tuple(sorted((active - done) & elements)))
+
+
+def _tree(xml: bytes) -> etree._Element:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    return etree.fromstring(xml, parser)
+
+
+def _flows(xml: bytes) -> dict[str, tuple[str, str]]:
+    return {f.get("id"): (f.get("sourceRef"), f.get("targetRef"))
+            for f in _tree(xml).iter(f"{BPMN}sequenceFlow")}
+
+
+def _element_ids(xml: bytes) -> set[str]:
+    found = set()
+    for node in _tree(xml).iter():
+        if isinstance(node.tag, str) and node.tag.startswith(BPMN) and node.get("id"):
+            found.add(node.get("id"))
+    return found

@@ -1,0 +1,325 @@
+"""The `govflow` command: set up, deploy, work cases and run the scheduler from a shell.
+
+Every command prints one clear line and exits non-zero on error; `--json` prints
+machine-readable output instead. GOVFLOW_DATABASE_URL picks the database and
+GOVFLOW_NOW makes a command act as of that moment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.calendar import load_year_file
+from engine.clock import SHANGHAI, parse_moment
+from engine.errors import EngineError
+from engine.services import WORKFLOWS, Govflow
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def _local(moment: dt.datetime | None) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def command(group: click.Group, name: str | None = None) -> Callable[..., Any]:
+    """Register a command with --json, one Govflow, and one-line errors."""
+
+    def decorate(func: Callable[..., Any]) -> Any:
+        @group.command(name or func.__name__.replace("_", "-"))
+        @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+        @functools.wraps(func)
+        def wrapper(as_json: bool, **kwargs: Any) -> None:
+            try:
+                result = func(_govflow(), **kwargs)
+            except (EngineError, ValueError) as exc:
+                _fail(exc, as_json)
+            if as_json:
+                click.echo(json.dumps(_jsonable(result), ensure_ascii=False, indent=2))
+            elif result is not None:
+                click.echo(_text(result))
+
+        return wrapper
+
+    return decorate
+
+
+def _fail(exc: Exception, as_json: bool) -> None:
+    payload = exc.to_dict() if isinstance(exc, EngineError) else {
+        "code": "invalid_input", "message": str(exc)}
+    if as_json:
+        click.echo(json.dumps({"error": _jsonable(payload)}, ensure_ascii=False))
+    else:
+        click.echo(f"error: {payload['message']}", err=True)
+    sys.exit(1)
+
+
+def _text(result: Any) -> str:
+    if isinstance(result, str):
+        return result
+    if isinstance(result, list):
+        return "\n".join(_text(item) for item in result)
+    return json.dumps(_jsonable(result), ensure_ascii=False, indent=2)
+
+
+def _govflow() -> Govflow:
+    return Govflow.open()
+
+
+def _json_data(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--data is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise ValueError("--data must be a JSON object")
+    return data
+
+
+@click.group()
+def main() -> None:
+    """govflow: BPMN procedures for public data, on Chinese working days."""
+
+
+@command(main)
+@click.option("--demo", is_flag=True, help="Add demo groups and users.")
+def init(gf: Govflow, demo: bool) -> Any:
+    """Create or upgrade the database and deploy workflows/*.bpmn."""
+    gf.init_schema()
+    deployed = gf.deploy_directory(WORKFLOWS, by="govflow init")
+    lines = [f"database ready: {gf.db.url}"] + [
+        f"{d.process_id} v{d.version} ({'deployed' if d.created else 'unchanged'})"
+        for d in deployed]
+    if demo:
+        from govflow.demo import seed_demo
+
+        users = seed_demo(gf)
+        lines += ["demo sign-ins (user / password — role):"] + [
+            f"  {user} / {password} — {role}" for user, password, role in users]
+    return "\n".join(lines)
+
+
+@command(main)
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", default=None, help="Who deploys (recorded with the version).")
+def deploy(gf: Govflow, files: tuple[str, ...], user: str | None) -> Any:
+    """Deploy BPMN files; each changed file becomes a new version."""
+    results = [gf.deploy(Path(f).read_bytes(), Path(f).name, by=user) for f in files]
+    return [f"{r.process_id} v{r.version} ({'deployed' if r.created else 'unchanged'})"
+            for r in results]
+
+
+@command(main)
+@click.argument("process_id")
+@click.option("--data", "data", default="{}", help="Initial case data as a JSON object.")
+@click.option("--user", default=None)
+def start(gf: Govflow, process_id: str, data: str, user: str | None) -> Any:
+    """Start a case and print its id."""
+    case = gf.start_case(process_id, _json_data(data), user=user)
+    return case if click.get_current_context().params.get("as_json") else str(case.id)
+
+
+@command(main)
+@click.option("--user", required=True)
+@click.option("--view", type=click.Choice(["all", "mine", "groups", "overdue"]), default="all")
+@click.option("--process", "process_id", default=None)
+@click.option("--page", default=1, type=int)
+def tasks(gf: Govflow, user: str, view: str, process_id: str | None, page: int) -> Any:
+    """List the open tasks a user may work on, soonest due first."""
+    found = gf.inbox(user, view=view, process_id=process_id, page=page)
+    if click.get_current_context().params.get("as_json"):
+        return found
+    if not found.tasks:
+        return "no open tasks"
+    rows = [f"{t.id}  case {t.case_id}  {t.title}  due {_local(t.due_at)}"
+            f"{' (provisional)' if t.due_provisional else ''}  {t.assignee or 'unclaimed'}"
+            for t in found.tasks]
+    return "\n".join(rows + [f"{found.total} task(s)"])
+
+
+@command(main)
+@click.argument("task_id")
+@click.option("--user", required=True)
+def claim(gf: Govflow, task_id: str, user: str) -> Any:
+    """Claim a task."""
+    task = gf.claim_task(task_id, user)
+    return f"task {task.id} claimed by {task.assignee}"
+
+
+@command(main)
+@click.argument("task_id")
+@click.option("--user", required=True)
+def unclaim(gf: Govflow, task_id: str, user: str) -> Any:
+    """Give a claimed task back to its groups."""
+    gf.unclaim_task(task_id, user)
+    return f"task {task_id} released"
+
+
+@command(main)
+@click.argument("task_id")
+@click.option("--user", required=True)
+@click.option("--data", "data", default="{}", help="The task's form data as a JSON object.")
+def complete(gf: Govflow, task_id: str, user: str, data: str) -> Any:
+    """Complete a task with form data."""
+    case = gf.complete_task(task_id, user, _json_data(data))
+    return f"task {task_id} completed; case {case.id} is {case.status}"
+
+
+@command(main)
+@click.argument("case_id", type=int)
+@click.option("--user", required=True)
+@click.option("--data", "data", default="{}", help="Corrected data for the failed step.")
+def retry(gf: Govflow, case_id: int, user: str, data: str) -> Any:
+    """Retry a case with an incident after correcting its data."""
+    case = gf.retry_case(case_id, user, _json_data(data))
+    return f"case {case.id} is {case.status}"
+
+
+@command(main, "case")
+@click.argument("case_id", type=int)
+def show_case(gf: Govflow, case_id: int) -> Any:
+    """Show a case: status, data, open tasks, timers and audit events."""
+    case = gf.get_case(case_id)
+    if click.get_current_context().params.get("as_json"):
+        return case
+    lines = [f"case {case.id}  {case.process_id} v{case.version}  {case.status}",
+             f"started {_local(case.started_at)} by {case.started_by or '-'}"]
+    if case.incident:
+        lines.append(f"incident at {case.incident['element_id']}: {case.incident['message']}")
+    lines.append("data: " + json.dumps(case.data, ensure_ascii=False, sort_keys=True))
+    lines += [f"task {t.id}  {t.title}  {t.state}  due {_local(t.due_at)}"
+              f"{' (provisional)' if t.due_provisional else ''}  {t.assignee or ''}".rstrip()
+              for t in case.tasks]
+    lines += [f"timer {t.element_id}  fires {_local(t.fire_at)}"
+              f"{' (provisional)' if t.provisional else ''}  {t.rule or ''}".rstrip()
+              for t in case.timers]
+    lines += [f"#{e.seq} {_local(e.at)} {e.actor} {e.action}"
+              f"{' ' + e.element_id if e.element_id else ''}{' [' + e.rule + ']' if e.rule else ''}"
+              for e in case.events]
+    return "\n".join(lines)
+
+
+@command(main)
+def tick(gf: Govflow) -> Any:
+    """Run every scheduled job once and exit."""
+    from govflow.scheduler import run_jobs_once
+
+    results = run_jobs_once(gf)
+    if click.get_current_context().params.get("as_json"):
+        return results
+    firing = results["fire_due_timers"]
+    recomputed = results["recompute_provisional_deadlines"]
+    return (f"fired {len(firing.fired)} timer(s), {len(firing.conflicts)} deferred; "
+            f"recomputed {recomputed['tasks']} due date(s) and {recomputed['timers']} timer(s)")
+
+
+@main.group()
+def calendar() -> None:
+    """Working-day calendar: explain deadlines, enter further years."""
+
+
+@command(calendar)
+@click.argument("start")
+@click.argument("working_days", type=int)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
+def explain(gf: Govflow, start: str, working_days: int, lang: str) -> Any:
+    """Explain the deadline N working days after START (a date or ISO datetime)."""
+    received = dt.date.fromisoformat(start) if len(start) == 10 else parse_moment(start)
+    deadline = gf.deadline(received, working_days)
+    if click.get_current_context().params.get("as_json"):
+        return deadline.to_dict()
+    return "\n".join(deadline.explain(lang))
+
+
+@command(calendar, "add-year")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", default=None)
+def add_year(gf: Govflow, file: str, user: str | None) -> Any:
+    """Enter a year's holidays and make-up working days from a JSON file."""
+    table = load_year_file(file)
+    report = gf.add_calendar_year(table, by=user)
+    return (f"calendar {table.year} entered; recomputed {report['tasks']} due date(s) "
+            f"and {report['timers']} timer(s)")
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@command(audit)
+def verify(gf: Govflow) -> Any:
+    """Check every case's hash chain; exit non-zero if anything was altered."""
+    problems = gf.verify_audit()
+    if problems:
+        raise EngineError("audit trail altered: " + "; ".join(problems), problems=problems)
+    return "audit trail intact"
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler in this process until stopped."""
+    from govflow.scheduler import build_scheduler
+
+    click.echo("govflow scheduler running; Ctrl+C stops it")
+    build_scheduler(_govflow(), blocking=True).start()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--no-scheduler", is_flag=True, help="Leave timers to a separate scheduler.")
+def serve(host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the web app, with the scheduler in-process unless --no-scheduler."""
+    from waitress import serve as waitress_serve
+
+    from govflow.scheduler import build_scheduler
+    from web import create_app
+
+    app = create_app()
+    gf = app.extensions["govflow"]
+    if not no_scheduler:
+        build_scheduler(gf, blocking=False).start()
+    click.echo(f"govflow is serving on http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=8)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks (figures go into the README's Performance section)."""
+
+
+@bench.command("engine", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_engine(args: tuple[str, ...]) -> None:
+    """SpiffWorkflow in memory versus govflow on SQLite, and step cost by case size."""
+    from bench.engine import main as run
+
+    sys.exit(run(list(args)))
+
+
+@bench.command("inbox", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_inbox(args: tuple[str, ...]) -> None:
+    """Inbox query and page latency at 10k and 1M tasks."""
+    from bench.inbox import main as run
+
+    sys.exit(run(list(args)))

@@ -1,0 +1,60 @@
+"""The scheduled jobs and the APScheduler that runs them.
+
+Each job only calls engine services, under an explicit job id, so a restart never
+duplicates a job. Several schedulers may run against one database: the engine's
+revision check lets exactly one of them fire a given timer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from engine.services import Govflow
+
+log = logging.getLogger("govflow.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    seconds: int
+    run: Callable[[Govflow], Any]
+    description: str
+
+
+def _fire_timers(gf: Govflow) -> Any:
+    result = gf.fire_due_timers()
+    if result.fired or result.conflicts:
+        log.info("fired %d timers, %d cases deferred", len(result.fired), len(result.conflicts))
+    return result
+
+
+def _recompute(gf: Govflow) -> Any:
+    return gf.recompute_provisional_deadlines()
+
+
+JOBS = (
+    Job("fire_due_timers", 30, _fire_timers, "fire timers whose time has come"),
+    Job("recompute_provisional_deadlines", 3600, _recompute,
+        "recompute provisional deadlines once their year has been entered"),
+)
+
+
+def run_jobs_once(gf: Govflow) -> dict[str, Any]:
+    """Run every job once, in order (what `govflow tick` does)."""
+    return {job.id: job.run(gf) for job in JOBS}
+
+
+def build_scheduler(gf: Govflow, *, blocking: bool) -> BackgroundScheduler | BlockingScheduler:
+    scheduler = BlockingScheduler() if blocking else BackgroundScheduler(daemon=True)
+    for job in JOBS:
+        scheduler.add_job(job.run, "interval", seconds=job.seconds, args=[gf], id=job.id,
+                          name=job.description, replace_existing=True, coalesce=True,
+                          max_instances=1)
+    return scheduler
