@@ -46,6 +46,7 @@ class CasePage:
     process_name: str
     slas: dict[str, Sla]
     workable: frozenset[str]
+    visible: frozenset[str]
     path: history.CasePath
     attachments: tuple[attachments.Attachment, ...]
     comments: tuple[comments.Comment, ...]
@@ -137,6 +138,7 @@ class Desk:
         return CasePage(case, access.case_number(case.id), name,
                         {t.id: clock.of(t) for t in case.tasks if t.state == "open"},
                         frozenset(t.id for t in case.tasks if access.may_work(viewer, t)),
+                        frozenset(t.id for t in case.tasks if access.task_visible(viewer, t)),
                         path, files, notes, self._start_schema(case.process_id))
 
     def diagram(self, viewer: Viewer, case_id: int) -> tuple[bytes, history.CasePath]:

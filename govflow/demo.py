@@ -1,0 +1,90 @@
+"""Demo data for `govflow init --demo`: a group per role and department, a user per role.
+
+Passwords are printed by the CLI; they are for trying govflow out, never for production.
+A few share requests are started so that the inbox is not empty on first sign-in.
+"""
+
+from __future__ import annotations
+
+from engine import directory
+from engine.errors import EngineError
+from engine.services import Govflow
+
+GROUPS: dict[str, tuple[str, str]] = {
+    "data_authority": ("数据主管部门（大数据中心）", "role"),
+    "legal_review": ("合法性审查", "role"),
+    "expert_panel": ("专家论证组", "role"),
+    "confidentiality": ("保密审查", "role"),
+    "hearing": ("听证与征求意见", "role"),
+    "responsible_dept": ("责任部门", "role"),
+    "administrators": ("系统管理员", "role"),
+    "dept_health": ("卫生健康委", "department"),
+    "dept_civil": ("民政厅", "department"),
+    "dept_public_security": ("公安厅", "department"),
+    "dept_natural_resources": ("自然资源厅", "department"),
+}
+
+# username, display name, groups, role description
+USERS: list[tuple[str, str, list[str], str]] = [
+    ("dora", "杜数据", ["data_authority"], "data authority reviewer (数据主管部门)"),
+    ("alice", "李卫健", ["dept_health"], "provider department reviewer, health (卫生健康委)"),
+    ("amy", "王卫健", ["dept_health"], "provider department colleague, health (卫生健康委)"),
+    ("carl", "陈民政", ["dept_civil"], "requesting department, civil affairs (民政厅)"),
+    ("lena", "林法审", ["legal_review"], "legality review (合法性审查)"),
+    ("evan", "赵专家", ["expert_panel"], "expert panel (专家论证)"),
+    ("sara", "孙保密", ["confidentiality"], "confidentiality review (保密审查)"),
+    ("hugo", "胡听证", ["hearing"], "hearing and consultation (听证)"),
+    ("rita", "任责任", ["responsible_dept"], "responsible department (责任部门)"),
+    ("root", "系统管理员", ["administrators"], "administrator (系统管理员)"),
+]
+
+DEMO_SHARE_REQUESTS = [
+    {"share_class": "conditional", "provider_dept": "dept_health", "requester_dept": "dept_civil",
+     "requester_name": "民政厅社会救助处", "dataset": "出生医学证明"},
+    {"share_class": "conditional", "provider_dept": "dept_health", "requester_dept": "dept_civil",
+     "requester_name": "民政厅婚姻登记处", "dataset": "死亡医学证明"},
+    {"share_class": "conditional", "provider_dept": "dept_civil",
+     "requester_dept": "dept_health", "requester_name": "卫生健康委疾控处",
+     "dataset": "低保对象名单"},
+]
+
+
+def password_for(username: str) -> str:
+    return f"{username}-demo-2026"
+
+
+def seed_demo(gf: Govflow) -> list[tuple[str, str, str]]:
+    """Create the demo groups and users (idempotent); return (user, password, role) rows."""
+    gf.init_schema()
+    with gf.db.write() as conn:
+        for name, (title, kind) in {**GROUPS, **_groups_named_in_models(gf)}.items():
+            directory.add_group(conn, name, title, kind)
+        for username, display, groups, _ in USERS:
+            directory.add_user(conn, username, display, password=password_for(username),
+                               groups_=groups, now=gf.now())
+    _demo_cases(gf)
+    return [(u, password_for(u), role) for u, _, _, role in USERS]
+
+
+def _groups_named_in_models(gf: Govflow) -> dict[str, tuple[str, str]]:
+    """Groups the deployed models name literally, so every task has someone to do it."""
+    found: dict[str, tuple[str, str]] = {}
+    with gf.db.read() as conn:
+        for row in gf.definitions.list_versions(conn):
+            spec = gf.definitions.get(conn, row["id"]).spec
+            for task_spec in spec.task_specs.values():
+                props = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
+                for name in (props.get("candidateGroups") or "").split(","):
+                    if name.strip() and name.strip() not in GROUPS:
+                        found[name.strip()] = (name.strip(), "role")
+    return found
+
+
+def _demo_cases(gf: Govflow) -> None:
+    if gf.inbox("alice").total or gf.inbox("carl").total:
+        return
+    try:
+        for data in DEMO_SHARE_REQUESTS:
+            gf.start_case("share_request", dict(data), user="carl")
+    except EngineError:  # demo cases are a convenience: the process may not be deployed
+        return

@@ -1,0 +1,163 @@
+"""The JSON API for other government systems, under /api/v1, with bearer tokens.
+
+A token acts as the user who made it (see /account/tokens) and has exactly that
+user's rights: the handlers call the same `Desk` methods as the pages. Errors come
+back as `{"error": {"code", "message"}}` (see web/errors.py); the OpenAPI document
+is at /api/v1/openapi.json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request, url_for
+
+from engine.access import case_number, public_data
+from engine.errors import InvalidTaskData
+from engine.inbox import InboxQuery
+from engine.tokens import InvalidToken
+
+from .auth import desk
+from .openapi import document
+from .security import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def authenticate() -> None:
+    if request.endpoint == "api.openapi":
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("send an API token as `Authorization: Bearer <token>`")
+    g.user = desk().token_viewer(token.strip())
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidTaskData("the request body must be a JSON object", {"": "not an object"})
+    return data
+
+
+def task_json(task: Any, sla: Any = None) -> dict[str, Any]:
+    out = {"id": task.id, "case_id": task.case_id, "case_number": case_number(task.case_id),
+           "process_id": task.process_id, "element_id": task.element_id, "title": task.title,
+           "candidate_groups": list(task.candidate_groups), "assignee": task.assignee,
+           "requester": task.requester, "form": task.form, "state": task.state,
+           "created_at": task.created_at.isoformat(),
+           "due_at": task.due_at.isoformat() if task.due_at else None,
+           "due_provisional": task.due_provisional,
+           "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+           "completed_by": task.completed_by}
+    if sla is not None:
+        out["sla"] = {"state": sla.state, "remaining_working_days": sla.remaining}
+    return out
+
+
+def case_json(case: Any, *, full: bool = False) -> dict[str, Any]:
+    out = {"id": case.id, "number": case_number(case.id), "process_id": case.process_id,
+           "version": case.version, "status": case.status, "requester": case.requester,
+           "started_at": case.started_at.isoformat(),
+           "completed_at": case.completed_at.isoformat() if case.completed_at else None,
+           "url": url_for("api.get_case", case_id=case.id)}
+    if full:
+        out["data"] = public_data(case.data)
+        out["incident"] = case.incident
+        out["tasks"] = [task_json(t) for t in case.tasks]
+        out["timers"] = [{"element_id": t.element_id, "rule": t.rule,
+                          "fire_at": t.fire_at.isoformat() if t.fire_at else None,
+                          "provisional": t.provisional} for t in case.timers]
+    return out
+
+
+def event_json(e: Any) -> dict[str, Any]:
+    return {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+            "task_id": e.task_id, "element_id": e.element_id, "rule": e.rule,
+            "details": e.details, "hash": e.hash}
+
+
+@bp.route("/openapi.json")
+def openapi() -> Any:
+    return jsonify(document())
+
+
+@bp.route("/processes")
+def processes() -> Any:
+    return jsonify(processes=[{"process_id": p.process_id, "name": p.name,
+                               "version": p.version, "starters": list(p.starters),
+                               "start_form": desk().gf.forms.schema(p.start_form)
+                               if p.start_form else None} for p in desk().processes()])
+
+
+@bp.route("/cases", methods=("POST",))
+def submit_case() -> Any:
+    sent = body()
+    case = desk().start(g.user, str(sent.get("process_id", "")), sent.get("data") or {})
+    return jsonify(case_json(case, full=True)), 201
+
+
+@bp.route("/cases")
+def list_cases() -> Any:
+    args = request.args
+    found = desk().cases(g.user, status=args.get("status"), process_id=args.get("process_id"),
+                         search=args.get("q"), page=args.get("page", 1, type=int),
+                         per_page=args.get("per_page", 25, type=int))
+    return jsonify(cases=[case_json(c) for c in found.cases], total=found.total,
+                   page=found.page, per_page=found.per_page)
+
+
+@bp.route("/cases/<int:case_id>")
+def get_case(case_id: int) -> Any:
+    return jsonify(case_json(desk().case(g.user, case_id), full=True))
+
+
+@bp.route("/cases/<int:case_id>/status")
+def case_status(case_id: int) -> Any:
+    case = desk().case(g.user, case_id)
+    clock = desk().sla_clock()
+    return jsonify(number=case_number(case.id), status=case.status,
+                   outcome=case.data.get("outcome"), incident=case.incident,
+                   open_tasks=[task_json(t, clock.of(t)) for t in case.tasks
+                               if t.state == "open"])
+
+
+@bp.route("/cases/<int:case_id>/history")
+def case_history(case_id: int) -> Any:
+    case = desk().case(g.user, case_id)
+    return jsonify(number=case_number(case.id), events=[event_json(e) for e in case.events])
+
+
+@bp.route("/tasks")
+def list_tasks() -> Any:
+    args = request.args
+    found, _ = desk().inbox(g.user, InboxQuery(
+        view=args.get("view", "mine"), process_id=args.get("process_id"),
+        state=args.get("state"), search=args.get("q"), page=args.get("page", 1, type=int),
+        per_page=args.get("per_page", 50, type=int)))
+    return jsonify(tasks=[task_json(r.task, r.sla) for r in found.rows], total=found.total,
+                   page=found.page, per_page=found.per_page)
+
+
+@bp.route("/tasks/<task_id>")
+def get_task(task_id: str) -> Any:
+    task = desk().task(g.user, task_id)
+    return jsonify(task_json(task, desk().sla_clock().of(task)))
+
+
+@bp.route("/tasks/<task_id>/claim", methods=("POST",))
+def claim(task_id: str) -> Any:
+    return jsonify(task_json(desk().claim(g.user, task_id)))
+
+
+@bp.route("/tasks/<task_id>/unclaim", methods=("POST",))
+def unclaim(task_id: str) -> Any:
+    return jsonify(task_json(desk().unclaim(g.user, task_id)))
+
+
+@bp.route("/tasks/<task_id>/complete", methods=("POST",))
+def complete(task_id: str) -> Any:
+    data = body().get("data")
+    return jsonify(case_json(desk().complete(g.user, task_id, data), full=True))

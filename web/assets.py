@@ -1,0 +1,38 @@
+"""The bpmn-js viewer, served by govflow from node_modules (installed by `npm ci`).
+
+No CDN: the bundle and its stylesheets come from this server. If `npm ci` was not run
+the files are missing; pages then say so and fall back to a list of steps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, abort, current_app, send_from_directory
+
+bp = Blueprint("assets", __name__, url_prefix="/assets")
+BUNDLE = "dist/bpmn-navigated-viewer.production.min.js"
+FILES = {
+    "bpmn-viewer.js": BUNDLE,
+    "diagram-js.css": "dist/assets/diagram-js.css",
+    "bpmn-js.css": "dist/assets/bpmn-js.css",
+}
+
+
+def bpmn_js_available() -> bool:
+    return (Path(current_app.config["BPMN_JS_DIR"]) / BUNDLE).is_file()
+
+
+@bp.app_context_processor
+def _flags() -> dict[str, Any]:
+    return {"bpmn_js_available": bpmn_js_available}
+
+
+@bp.route("/bpmn-js/<name>")
+def bpmn_js(name: str) -> Any:
+    if name not in FILES:
+        abort(404)
+    if not bpmn_js_available():
+        abort(404, "bpmn-js is not installed: run `npm ci` in the govflow folder.")
+    return send_from_directory(current_app.config["BPMN_JS_DIR"], FILES[name], max_age=86400)

@@ -1,0 +1,99 @@
+"""Cases: the list, one case with its diagram and timeline, files, comments, new cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for,
+)
+from flask_babel import gettext as _
+
+from engine.access import case_number
+from engine.errors import InvalidTaskData
+
+from . import formkit
+from .auth import desk, login_required, safe_next
+from .i18n import current_lang
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+STATUSES = ("running", "completed", "error")
+
+
+@bp.route("")
+@login_required
+def index() -> Any:
+    page = request.args.get("page", "1")
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    found = desk().cases(g.user, status=status, process_id=request.args.get("process") or None,
+                         search=request.args.get("q"), page=int(page) if page.isdigit() else 1)
+    return render_template("cases/index.html", found=found, status=status,
+                           processes=desk().processes(), starters=_startable())
+
+
+def _startable() -> list[Any]:
+    return [p for p in desk().processes() if "department" in p.starters and p.start_form]
+
+
+@bp.route("/<int:case_id>")
+@login_required
+def detail(case_id: int) -> Any:
+    page = desk().case_page(g.user, case_id)
+    data = formkit.describe(page.start_schema, page.case.data, current_lang())
+    return render_template("cases/detail.html", page=page, data=data)
+
+
+@bp.route("/<int:case_id>/diagram.json")
+@login_required
+def diagram(case_id: int) -> Any:
+    xml, path = desk().diagram(g.user, case_id)
+    return jsonify(xml=xml.decode("utf-8"), completed=path.completed, active=path.active)
+
+
+@bp.route("/<int:case_id>/comments", methods=("POST",))
+@login_required
+def comment(case_id: int) -> Any:
+    desk().comment(g.user, case_id, request.form.get("body", ""),
+                   request.form.get("task_id") or None)
+    flash(_("Comment added."), "info")
+    return redirect(safe_next(request.form.get("next"), url_for(".detail", case_id=case_id)))
+
+
+@bp.route("/<int:case_id>/attachments", methods=("POST",))
+@login_required
+def upload(case_id: int) -> Any:
+    sent = request.files.get("file")
+    if sent is None or not sent.filename:
+        abort(400, _("Choose a file to upload."))
+    desk().attach(g.user, case_id, sent.filename, sent.read(),
+                  request.form.get("task_id") or None)
+    flash(_("File uploaded."), "info")
+    return redirect(safe_next(request.form.get("next"), url_for(".detail", case_id=case_id)))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def download(attachment_id: int) -> Any:
+    item, path = desk().attachment(g.user, attachment_id)
+    return send_file(path, mimetype=item.content_type, as_attachment=True,
+                     download_name=item.file_name, max_age=0)
+
+
+@bp.route("/new/<process_id>", methods=("GET", "POST"))
+@login_required
+def new(process_id: str) -> Any:
+    info = desk().process(process_id, "department")
+    schema = desk().gf.forms.schema(info.start_form) if info.start_form else {}
+    values, errors = {}, None
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            case = desk().start(g.user, process_id, formkit.parse(schema, request.form))
+        except InvalidTaskData as error:
+            errors = error.errors
+        else:
+            flash(_("Submitted as case %(number)s.", number=case_number(case.id)), "info")
+            return redirect(url_for(".detail", case_id=case.id))
+    form = formkit.fields(schema, current_lang(), values, errors)
+    return render_template("cases/new.html", info=info, form=form, errors=errors,
+                           schema=schema), 422 if errors else 200

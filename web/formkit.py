@@ -1,0 +1,151 @@
+"""Forms from JSON Schema: fields to render, submitted text back to typed data.
+
+Every task and start form is a JSON Schema in `workflows/forms/`. This module turns
+one into a list of `Field`s for the `forms.html` macros (labels in the reader's
+language from `title` / `x-title-en`, options from `enum` / `x-enum-titles`), and
+reads a submitted form back into the JSON the schema describes. Validation itself
+is the engine's (`FormLibrary.validate`, with jsonschema), so the web and the API
+reject exactly the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+RADIO_MAX = 4
+TEXTAREA_FROM = 200
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    widget: str            # text | textarea | select | radio | checkbox | checkboxes | number | date
+    required: bool
+    help: str | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    value: Any = None
+    error: str | None = None
+    step: str | None = None
+    max_length: int | None = None
+
+
+def _types(prop: dict[str, Any]) -> set[str]:
+    kind = prop.get("type", "string")
+    return set(kind if isinstance(kind, list) else [kind]) - {"null"}
+
+
+def _localized(prop: dict[str, Any], key: str, lang: str) -> Any:
+    return prop.get(f"x-{key}-en", prop.get(key)) if lang == "en" else prop.get(key)
+
+
+def label(prop: dict[str, Any], name: str, lang: str) -> str:
+    return str(_localized(prop, "title", lang) or name)
+
+
+def option_titles(prop: dict[str, Any], lang: str) -> dict[str, str]:
+    titles = prop.get("x-enum-titles-en" if lang == "en" else "x-enum-titles") or {}
+    return {str(v): str(titles.get(str(v), v)) for v in prop.get("enum", [])}
+
+
+def _widget(prop: dict[str, Any]) -> tuple[str, list[tuple[str, str]] | None]:
+    kinds = _types(prop)
+    if "boolean" in kinds:
+        return "checkbox", None
+    if "array" in kinds:
+        return ("checkboxes" if "enum" in prop.get("items", {}) else "textarea"), None
+    if "enum" in prop:
+        return ("radio" if len(prop["enum"]) <= RADIO_MAX else "select"), None
+    if kinds & {"integer", "number"}:
+        return "number", None
+    if prop.get("format") == "date":
+        return "date", None
+    if prop.get("x-widget") == "textarea" or prop.get("maxLength", 0) > TEXTAREA_FROM:
+        return "textarea", None
+    return "text", None
+
+
+def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = None,
+           errors: dict[str, str] | None = None) -> list[Field]:
+    """The fields of a form, in schema order, with values and errors to show."""
+    values, errors = values or {}, errors or {}
+    required = set(schema.get("required", []))
+    found = []
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("readOnly") or "object" in _types(prop):
+            continue
+        widget, _ = _widget(prop)
+        items = prop.get("items", {}) if widget == "checkboxes" else prop
+        options = list(option_titles(items, lang).items()) if "enum" in items else []
+        found.append(Field(
+            name=name, label=label(prop, name, lang), widget=widget,
+            required=name in required, help=_localized(prop, "description", lang),
+            options=options, value=values.get(name, prop.get("default")),
+            error=errors.get(name), max_length=prop.get("maxLength"),
+            step="1" if "integer" in _types(prop) else "any" if widget == "number" else None))
+    extra = {k: v for k, v in errors.items() if k not in schema.get("properties", {})}
+    if extra:
+        found.append(Field(name="", label="", widget="errors", required=False,
+                           error="; ".join(f"{k}: {v}" if k else v for k, v in extra.items())))
+    return found
+
+
+def parse(schema: dict[str, Any], form: MultiDict[str, str]) -> dict[str, Any]:
+    """Typed data from a submitted form; empty inputs are left out so `required` applies."""
+    data: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("readOnly") or "object" in _types(prop):
+            continue
+        kinds = _types(prop)
+        if "boolean" in kinds:
+            data[name] = form.get(name) in ("on", "true", "1", "yes")
+            continue
+        if "array" in kinds:
+            items = prop.get("items", {})
+            listed = (form.getlist(name) if "enum" in items else
+                      [line.strip() for line in form.get(name, "").splitlines() if line.strip()])
+            if listed or name in form:
+                data[name] = listed
+            continue
+        raw = form.get(name, "").strip()
+        if raw == "":
+            continue
+        data[name] = _number(raw, kinds)
+    return data
+
+
+def _number(raw: str, kinds: set[str]) -> Any:
+    if "integer" in kinds:
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if "number" in kinds:
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def describe(schema: dict[str, Any] | None, data: dict[str, Any],
+             lang: str) -> list[tuple[str, str]]:
+    """(label, value) pairs of case data, labelled and worded by the start form where it can."""
+    props = (schema or {}).get("properties", {})
+    shown = []
+    for key, value in data.items():
+        if key.startswith("_"):
+            continue
+        prop = props.get(key, {})
+        titles = option_titles(prop.get("items", prop), lang) if prop else {}
+        if isinstance(value, list):
+            text = "、".join(titles.get(str(v), str(v)) for v in value)
+        elif isinstance(value, bool):
+            text = ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+        else:
+            text = titles.get(str(value), "" if value is None else str(value))
+        shown.append((label(prop, key, lang) if prop else key, text))
+    return shown

@@ -1,0 +1,75 @@
+"""Simplified Chinese by default, English on request; every time shown in Asia/Shanghai.
+
+Message ids are English; `web/translations/zh/LC_MESSAGES/messages.po` holds the
+Chinese. The chosen language lives in the session (`/lang/en`, `/lang/zh`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, redirect, request, session, url_for
+from flask_babel import Babel
+
+from engine.access import case_number
+from engine.clock import SHANGHAI
+
+LANGUAGES = ("zh", "en")
+bp = Blueprint("i18n", __name__)
+
+
+def current_lang() -> str:
+    lang = session.get("lang")
+    if lang in LANGUAGES:
+        return str(lang)
+    asked = request.args.get("lang") if request else None
+    return asked if asked in LANGUAGES else "zh"
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=current_lang, timezone_selector=lambda: "Asia/Shanghai",
+          default_translation_directories="translations")
+    app.register_blueprint(bp)
+    app.jinja_env.filters["dt"] = format_moment
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["pname"] = process_name
+    app.jinja_env.globals["current_lang"] = current_lang
+    app.jinja_env.globals["desk_explain"] = explain
+    app.jinja_env.globals["case_no"] = case_number
+    app.jinja_env.globals["task_titles"] = lambda case: {t.id: t.title for t in case.tasks}
+    app.jinja_env.globals["process_names"] = lambda found: {p.process_id: p.name for p in found}
+
+
+def explain(basis: dict[str, Any] | None) -> list[str]:
+    """The calendar's "why this date" lines for a stored deadline, in the reader's language."""
+    return current_app.extensions["desk"].explain(basis, current_lang())
+
+
+def process_name(name: str | None) -> str:
+    """The reader's half of a bilingual name such as "政务数据共享申请 Share request"."""
+    name = name or ""
+    match = re.match(r"^([^A-Za-z]*[\u4e00-\u9fff][^A-Za-z]*?)\s+([A-Za-z].*)$", name)
+    if not match:
+        return name
+    return match.group(2) if current_lang() == "en" else match.group(1).strip()
+
+
+def format_moment(moment: dt.datetime | None, seconds: bool = False) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S" if seconds
+                                                else "%Y-%m-%d %H:%M")
+
+
+def format_day(moment: dt.datetime | None) -> str:
+    return "—" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d")
+
+
+@bp.route("/lang/<code>")
+def switch(code: str) -> Any:
+    from .auth import safe_next
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), url_for("home")))

@@ -1,0 +1,45 @@
+"""The reviewer's inbox: my tasks, my groups' unclaimed tasks, overdue; claim in bulk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine.inbox import InboxQuery
+
+from .auth import desk, login_required, safe_next
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+
+
+def query_from(args: Any, per_page: int) -> InboxQuery:
+    page = args.get("page", "1")
+    return InboxQuery(view=args.get("view", "all"), process_id=args.get("process") or None,
+                      state=args.get("state") or None, search=args.get("q") or None,
+                      sort=args.get("sort", "due"),
+                      page=int(page) if page.isdigit() else 1, per_page=per_page)
+
+
+@bp.route("")
+@login_required
+def index() -> Any:
+    from flask import current_app
+    query = query_from(request.args, current_app.config["INBOX_PER_PAGE"])
+    found, counts = desk().inbox(g.user, query)
+    return render_template("inbox/index.html", inbox=found, counts=counts, query=query,
+                           processes=desk().processes(), groups=desk().group_titles())
+
+
+@bp.route("/claim", methods=("POST",))
+@login_required
+def bulk_claim() -> Any:
+    claimed, failed = desk().bulk_claim(g.user, request.form.getlist("task"))
+    if claimed:
+        flash(_("Claimed %(n)d tasks.", n=claimed), "info")
+    for message in failed:
+        flash(message, "error")
+    if not claimed and not failed:
+        flash(_("Select the tasks to claim first."), "error")
+    return redirect(safe_next(request.form.get("next"), url_for("inbox.index")))

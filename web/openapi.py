@@ -1,0 +1,87 @@
+"""The OpenAPI 3 document of /api/v1, built from one table of the routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/responses/Error"}
+ROUTES: list[tuple[str, str, str, str, dict[str, Any] | None, list[str]]] = [
+    # (method, path, operationId, summary, request body schema, path params)
+    ("get", "/processes", "listProcesses", "Deployed processes and their start forms", None, []),
+    ("post", "/cases", "submitCase", "Start a case for the token user's department",
+     {"$ref": "#/components/schemas/NewCase"}, []),
+    ("get", "/cases", "listCases", "Cases the token user may see", None, []),
+    ("get", "/cases/{case_id}", "getCase", "One case with data, tasks and timers", None,
+     ["case_id"]),
+    ("get", "/cases/{case_id}/status", "getCaseStatus",
+     "Status, outcome and open tasks with SLA", None, ["case_id"]),
+    ("get", "/cases/{case_id}/history", "getCaseHistory", "The case's audit trail", None,
+     ["case_id"]),
+    ("get", "/tasks", "listTasks", "The token user's inbox (view=mine by default)", None, []),
+    ("get", "/tasks/{task_id}", "getTask", "One task", None, ["task_id"]),
+    ("post", "/tasks/{task_id}/claim", "claimTask", "Claim a task", None, ["task_id"]),
+    ("post", "/tasks/{task_id}/unclaim", "unclaimTask", "Give a claimed task back", None,
+     ["task_id"]),
+    ("post", "/tasks/{task_id}/complete", "completeTask", "Submit the task's form",
+     {"$ref": "#/components/schemas/TaskData"}, ["task_id"]),
+]
+QUERY = {
+    "listCases": ["status", "process_id", "q", "page", "per_page"],
+    "listTasks": ["view", "process_id", "state", "q", "page", "per_page"],
+}
+
+
+def _operation(op_id: str, summary: str, body: dict[str, Any] | None,
+               params: list[str]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": op_id, "summary": summary,
+        "parameters": [{"name": p, "in": "path", "required": True,
+                        "schema": {"type": "integer" if p == "case_id" else "string"}}
+                       for p in params]
+        + [{"name": q, "in": "query", "required": False,
+            "schema": {"type": "integer" if q in ("page", "per_page") else "string"}}
+           for q in QUERY.get(op_id, [])],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {
+            "schema": {"type": "object"}}}},
+            "401": ERROR, "403": ERROR, "404": ERROR, "409": ERROR, "422": ERROR},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": body}}}
+    if op_id == "submitCase":
+        operation["responses"]["201"] = operation["responses"].pop("200")
+    return operation
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, op_id, summary, body, params in ROUTES:
+        paths.setdefault(path, {})[method] = _operation(op_id, summary, body, params)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "govflow API", "version": "1.0.0",
+                 "description": "Cases and tasks of govflow's public-data procedures. "
+                                "Authenticate with `Authorization: Bearer <token>`; make a "
+                                "token under /account/tokens. Errors are JSON objects "
+                                "`{\"error\": {\"code\", \"message\"}}` with a stable code."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "NewCase": {"type": "object", "required": ["process_id", "data"],
+                            "properties": {"process_id": {"type": "string"},
+                                           "data": {"type": "object"}}},
+                "TaskData": {"type": "object", "required": ["data"],
+                             "properties": {"data": {"type": "object"}}},
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"},
+                                   "message": {"type": "string"}}}}},
+            },
+            "responses": {"Error": {"description": "An error with a stable code",
+                                    "content": {"application/json": {
+                                        "schema": {"$ref": "#/components/schemas/Error"}}}}},
+        },
+    }

@@ -1,0 +1,64 @@
+"""The public portal: citizens and organisations submit without an account, then track.
+
+Submission and lookup are rate-limited per client address. A lookup needs the case
+number and its tracking code; any mismatch answers exactly like an unknown case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+
+from engine.errors import InvalidTaskData, NotFound
+
+from . import formkit
+from .auth import desk
+from .i18n import current_lang
+from .security import rate_limit
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+
+def home() -> Any:
+    return redirect(url_for("inbox.index") if g.user else url_for("portal.index"))
+
+
+@bp.route("")
+def index() -> Any:
+    offered = [p for p in desk().processes() if "public" in p.starters and p.start_form]
+    return render_template("portal/index.html", offered=offered)
+
+
+@bp.route("/apply/<process_id>", methods=("GET", "POST"))
+def apply(process_id: str) -> Any:
+    info = desk().process(process_id, "public")
+    schema = desk().gf.forms.schema(info.start_form) if info.start_form else {}
+    values, errors = {}, None
+    if request.method == "POST":
+        rate_limit("PORTAL_SUBMIT_LIMIT")
+        values = request.form.to_dict()
+        try:
+            case, code = desk().submit_public(process_id, formkit.parse(schema, request.form))
+        except InvalidTaskData as error:
+            errors = error.errors
+        else:
+            status = desk().track(f"{case.id}", code)
+            return render_template("portal/submitted.html", status=status, code=code,
+                                   info=info)
+    form = formkit.fields(schema, current_lang(), values, errors)
+    return render_template("portal/apply.html", info=info, form=form,
+                           errors=errors), 422 if errors else 200
+
+
+@bp.route("/track", methods=("GET", "POST"))
+def track() -> Any:
+    status, missing = None, False
+    if request.method == "POST":
+        rate_limit("PORTAL_LOOKUP_LIMIT")
+        try:
+            status = desk().track(request.form.get("number", ""), request.form.get("code", ""))
+        except NotFound:
+            missing = True
+    return render_template("portal/track.html", status=status, missing=missing,
+                           number=request.form.get("number", "")), 404 if missing else 200
