@@ -13,8 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
+from .rawsql import RawWriter
 from .schema import audit_events, cases
 
 GENESIS = "0" * 64
@@ -57,12 +58,16 @@ def chain_rows(
     return rows, head, seq
 
 
-_INSERT_EVENTS = insert(audit_events)
+_INSERT_EVENT = (
+    "INSERT INTO audit_events (case_id, seq, at, actor, action, task_id, element_id, rule,"
+    " details, prev_hash, hash) VALUES (:case_id, :seq, :at, :actor, :action, :task_id,"
+    " :element_id, :rule, :details, :prev_hash, :hash)")
 
 
-def write_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(_INSERT_EVENTS, rows)
+def write_events(conn: Connection, writer: RawWriter, rows: list[dict[str, Any]]) -> None:
+    writer.run_many(conn, _INSERT_EVENT, [
+        {**row, "at": writer.when(row["at"]), "details": writer.doc(row["details"])}
+        for row in rows])
 
 
 def verify(conn: Connection) -> list[str]:

@@ -1,11 +1,11 @@
 """The deployed processes as the web offers them: names, start forms, who may start them.
 
 A start event names its form with the `form` property; failing that the form library's
-`<process_id>.start.json` is used when it exists. Who may start a process comes from
-the start event's `starters` property (`public`, `department`, or both, comma
-separated); processes that do not say use the defaults below, which follow the
-regulations: citizens and organisations object (J1), apply for conditional-open data
-(O4) and complain (J7); departments request shared data (S2) and report data errors (J6).
+`<process_id>.start.json` is used when it exists. Who may start a process (`public`,
+`department`) is a setting: the defaults below follow the regulations (citizens and
+organisations object, J1, apply for conditional-open data, O4, and complain, J7;
+departments request shared data, S2, and report data errors, J6), and the web app's
+`PROCESS_STARTERS` config adds to or overrides them.
 """
 
 from __future__ import annotations
@@ -47,8 +47,10 @@ def _start_event(spec: Any) -> Any:
     return outputs[0] if outputs else None
 
 
-def processes(conn: Connection, definitions: Definitions, forms: FormLibrary) -> list[ProcessInfo]:
-    """The latest version of every deployed process, by name."""
+def processes(conn: Connection, definitions: Definitions, forms: FormLibrary,
+              starters: dict[str, tuple[str, ...]] | None = None) -> list[ProcessInfo]:
+    """The latest version of every deployed process, by id."""
+    who = {**DEFAULT_STARTERS, **(starters or {})}
     latest = conn.execute(select(func.max(process_versions.c.id))
                           .group_by(process_versions.c.process_id)).scalars().all()
     found = []
@@ -58,9 +60,7 @@ def processes(conn: Connection, definitions: Definitions, forms: FormLibrary) ->
         form = _property(start, "form") if start is not None else None
         if form is None and (forms.directory / f"{deployed.process_id}.start.json").is_file():
             form = f"{deployed.process_id}.start.json"
-        said = _property(start, "starters") if start is not None else None
-        starters = (tuple(s.strip() for s in said.split(",") if s.strip()) if said
-                    else DEFAULT_STARTERS.get(deployed.process_id, ("department",)))
         found.append(ProcessInfo(deployed.process_id, deployed.name or deployed.process_id,
-                                 deployed.version, form, starters))
+                                 deployed.version, form,
+                                 tuple(who.get(deployed.process_id, ("department",)))))
     return sorted(found, key=lambda p: p.process_id)

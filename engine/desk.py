@@ -62,9 +62,11 @@ class CaseList:
 
 
 class Desk:
-    def __init__(self, gf: Govflow, files: Path | str) -> None:
+    def __init__(self, gf: Govflow, files: Path | str,
+                 starters: dict[str, tuple[str, ...]] | None = None) -> None:
         self.gf = gf
         self.files = Path(files)
+        self.starters = dict(starters or {})
 
     # -- who -----------------------------------------------------------------------------
     def sign_in(self, username: str, password: str) -> Viewer | None:
@@ -99,7 +101,7 @@ class Desk:
 
     def processes(self) -> list[catalog.ProcessInfo]:
         with self.gf.db.read() as conn:
-            return catalog.processes(conn, self.gf.definitions, self.gf.forms)
+            return catalog.processes(conn, self.gf.definitions, self.gf.forms, self.starters)
 
     def process(self, process_id: str, starter: str | None = None) -> catalog.ProcessInfo:
         for info in self.processes():

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, select
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -31,6 +31,7 @@ from .definitions import DeployedVersion
 from .errors import CaseNotFound, Conflict
 from .models import AuditEvent, TaskView, TimerView
 from .schema import cases, human_tasks, task_candidates, timers
+from .rawsql import RawWriter
 from .state import StateCodec, TaskJsonCache
 
 # Deadlines computed by the `deadline()` script helper during the current step, by ISO
@@ -38,8 +39,8 @@ from .state import StateCodec, TaskJsonCache
 _deadline_log: contextvars.ContextVar[dict[str, Deadline]] = contextvars.ContextVar(
     "govflow_deadline_log")
 
-# Statements of the hot path are built once: SQLAlchemy then reuses their compiled form
-# instead of rebuilding and re-keying an expression on every step (3-4x cheaper).
+# Reads of the hot path are built once, so SQLAlchemy reuses their compiled form; the
+# writes of a step go through RawWriter (engine/rawsql.py).
 _CASE_HEAD = select(
     cases.c.version_id, cases.c.revision, cases.c.audit_head, cases.c.audit_seq,
     cases.c.status, cases.c.requester, cases.c.incident, cases.c.started_at,
@@ -49,31 +50,31 @@ _CASE_STATE = select(cases.c.state).where(cases.c.id == bindparam("p_case"))
 _OPEN_TASK_IDS = select(human_tasks.c.id).where(
     human_tasks.c.case_id == bindparam("p_case"), human_tasks.c.state == "open")
 _CASE_TIMERS = select(timers).where(timers.c.case_id == bindparam("p_case"))
-_SAVE_CASE = update(cases).where(
-    cases.c.id == bindparam("p_case"), cases.c.revision == bindparam("p_seen_revision"),
-    cases.c.audit_seq == bindparam("p_seen_seq"),
-).values(
-    state=bindparam("p_state"), data=bindparam("p_data"), status=bindparam("p_status"),
-    revision=bindparam("p_revision"), audit_head=bindparam("p_head"),
-    audit_seq=bindparam("p_seq"), incident=bindparam("p_incident"),
-    updated_at=bindparam("p_now"), completed_at=bindparam("p_completed_at"),
-)
-_CLOSE_TASK = update(human_tasks).where(human_tasks.c.id == bindparam("p_task")).values(
-    state=bindparam("p_state"), completed_at=bindparam("p_now"),
-    completed_by=bindparam("p_by"))
-_CLOSE_CANDIDATES = update(task_candidates).where(
-    task_candidates.c.task_id.in_(bindparam("p_tasks", expanding=True))).values(is_open=False)
-_INSERT_TASKS = insert(human_tasks)
-_INSERT_CANDIDATES = insert(task_candidates)
-_INSERT_TIMER = insert(timers)
-_UPDATE_TIMER = update(timers).where(
-    timers.c.case_id == bindparam("p_case"), timers.c.task_id == bindparam("p_task")).values(
-    element_id=bindparam("p_element_id"), fire_at=bindparam("p_fire_at"),
-    provisional=bindparam("p_provisional"), basis=bindparam("p_basis"),
-    rule=bindparam("p_rule"))
-_DELETE_TIMERS = delete(timers).where(
-    timers.c.case_id == bindparam("p_case"),
-    timers.c.task_id.in_(bindparam("p_tasks", expanding=True)))
+
+_SAVE_CASE = (
+    "UPDATE cases SET state = :state, data = :data, status = :status, revision = :revision,"
+    " audit_head = :head, audit_seq = :seq, incident = :incident, updated_at = :now,"
+    " completed_at = :completed_at"
+    " WHERE id = :case_id AND revision = :seen_revision AND audit_seq = :seen_seq")
+_CLOSE_TASK = ("UPDATE human_tasks SET state = :state, completed_at = :now,"
+               " completed_by = :by WHERE id = :task_id")
+_CLOSE_CANDIDATES = "UPDATE task_candidates SET is_open = :is_open WHERE task_id = :task_id"
+_INSERT_TASK = (
+    "INSERT INTO human_tasks (id, case_id, process_id, version_id, element_id, title, lane,"
+    " candidate_groups, assignee, requester, form, created_at, due_at, due_provisional,"
+    " due_basis, state) VALUES (:id, :case_id, :process_id, :version_id, :element_id,"
+    " :title, :lane, :candidate_groups, :assignee, :requester, :form, :created_at, :due_at,"
+    " :due_provisional, :due_basis, :state)")
+_INSERT_CANDIDATE = ("INSERT INTO task_candidates (task_id, group_name, is_open, due_at)"
+                     " VALUES (:task_id, :group_name, :is_open, :due_at)")
+_INSERT_TIMER = (
+    "INSERT INTO timers (case_id, task_id, element_id, fire_at, provisional, basis, rule)"
+    " VALUES (:case_id, :task_id, :element_id, :fire_at, :provisional, :basis, :rule)")
+_UPDATE_TIMER = (
+    "UPDATE timers SET element_id = :element_id, fire_at = :fire_at,"
+    " provisional = :provisional, basis = :basis, rule = :rule"
+    " WHERE case_id = :case_id AND task_id = :task_id")
+_DELETE_TIMER = "DELETE FROM timers WHERE case_id = :case_id AND task_id = :task_id"
 
 
 @contextlib.contextmanager
@@ -158,8 +159,9 @@ def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Any, dt.datetime |
 
 
 class CaseStore:
-    def __init__(self, codec: StateCodec, *, cache_size: int = 512) -> None:
+    def __init__(self, codec: StateCodec, writer: RawWriter, *, cache_size: int = 512) -> None:
         self.codec = codec
+        self.writer = writer
         self._cache: OrderedDict[int, LoadedCase] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -217,19 +219,20 @@ class CaseStore:
             case.status = "completed" if workflow.completed else "running"
         state = self.codec.dump(workflow, case.task_cache)
         events, head, seq = chain_rows(case.id, case.audit_head, case.audit_seq, case.events)
-        saved = conn.execute(_SAVE_CASE, {
-            "p_case": case.id, "p_seen_revision": case.revision, "p_seen_seq": case.audit_seq,
-            "p_state": state, "p_data": data, "p_status": case.status,
-            "p_revision": case.revision + 1, "p_head": head, "p_seq": seq,
-            "p_incident": case.incident, "p_now": now,
-            "p_completed_at": now if case.status == "completed" else None,
+        w = self.writer
+        saved = w.run(conn, _SAVE_CASE, {
+            "case_id": case.id, "seen_revision": case.revision, "seen_seq": case.audit_seq,
+            "state": state, "data": w.doc(data), "status": case.status,
+            "revision": case.revision + 1, "head": head, "seq": seq,
+            "incident": w.doc(case.incident), "now": w.when(now),
+            "completed_at": w.when(now if case.status == "completed" else None),
         })
-        if saved.rowcount != 1:
+        if saved != 1:
             raise Conflict(f"case {case.id} was changed by someone else; reload and try again",
                            case_id=case.id)
         self._sync_tasks(conn, case, now)
         self._sync_timers(conn, case, deadlines)
-        write_events(conn, events)
+        write_events(conn, w, events)
         case.saved_events = tuple(AuditEvent(
             r["case_id"], r["seq"], r["at"], r["actor"], r["action"], r["task_id"],
             r["element_id"], r["rule"], r["details"], r["hash"]) for r in events)
@@ -239,13 +242,15 @@ class CaseStore:
     def _sync_tasks(self, conn: Connection, case: LoadedCase, now: dt.datetime) -> None:
         ready = case.ready if case.ready is not None else ready_human_tasks(case.workflow)
         gone = case.open_tasks - ready.keys()
+        w = self.writer
         if gone:
-            conn.execute(_CLOSE_TASK, [{
-                "p_task": task_id, "p_now": now,
-                "p_state": "completed" if _finished(case.workflow, task_id) else "cancelled",
-                "p_by": case.closed_by.get(task_id, "system"),
+            w.run_many(conn, _CLOSE_TASK, [{
+                "task_id": task_id, "now": w.when(now),
+                "state": "completed" if _finished(case.workflow, task_id) else "cancelled",
+                "by": case.closed_by.get(task_id, "system"),
             } for task_id in gone])
-            conn.execute(_CLOSE_CANDIDATES, {"p_tasks": list(gone)})
+            w.run_many(conn, _CLOSE_CANDIDATES, [
+                {"task_id": task_id, "is_open": w.flag(False)} for task_id in gone])
         case.saved_tasks = tuple(TaskView(
             id=t.id, case_id=case.id, process_id=case.deployed.process_id,
             version_id=case.deployed.id, element_id=t.element_id, title=t.title, lane=t.lane,
@@ -255,22 +260,23 @@ class CaseStore:
             due_basis=t.due.to_dict() if t.due else None, state="open",
         ) for t in case.new_tasks)
         if case.saved_tasks:
-            conn.execute(_INSERT_TASKS, [
-                {**vars(view), "candidate_groups": list(view.candidate_groups)}
-                for view in case.saved_tasks])
-            rows = [{"task_id": t.id, "group_name": g, "is_open": True,
-                     "due_at": t.due.due if t.due else None}
-                    for t in case.new_tasks for g in t.candidate_groups]
-            if rows:
-                conn.execute(_INSERT_CANDIDATES, rows)
+            w.run_many(conn, _INSERT_TASK, [{
+                **vars(view), "candidate_groups": w.doc(list(view.candidate_groups)),
+                "created_at": w.when(view.created_at), "due_at": w.when(view.due_at),
+                "due_provisional": w.flag(view.due_provisional), "due_basis": w.doc(view.due_basis),
+            } for view in case.saved_tasks])
+            w.run_many(conn, _INSERT_CANDIDATE, [
+                {"task_id": t.id, "group_name": g, "is_open": w.flag(True),
+                 "due_at": w.when(t.due_at)}
+                for t in case.saved_tasks for g in t.candidate_groups])
         case.open_tasks = (case.open_tasks - gone) | {t.id for t in case.new_tasks}
 
     def _sync_timers(self, conn: Connection, case: LoadedCase,
                      deadlines: dict[str, Deadline]) -> None:
+        w = self.writer
         current = waiting_timers(case.workflow)
         gone = case.timers.keys() - current.keys()
-        if gone:
-            conn.execute(_DELETE_TIMERS, {"p_case": case.id, "p_tasks": list(gone)})
+        w.run_many(conn, _DELETE_TIMER, [{"case_id": case.id, "task_id": t} for t in gone])
         kept = {task_id: case.timers[task_id] for task_id in current
                 if task_id in case.timers and case.timers[task_id].fire_at == current[task_id][1]}
         for task_id, (task, fire_at) in current.items():
@@ -281,12 +287,9 @@ class CaseStore:
             timer = TimerView(case.id, task_id, task.task_spec.name, fire_at,
                               bool(basis and basis.provisional), _property(task.task_spec, "rule"),
                               basis.to_dict() if basis else None)
-            row = {k: v for k, v in vars(timer).items() if k not in ("case_id", "task_id")}
-            if task_id not in case.timers:
-                conn.execute(_INSERT_TIMER, {"case_id": case.id, "task_id": task_id, **row})
-            else:
-                conn.execute(_UPDATE_TIMER, {"p_case": case.id, "p_task": task_id,
-                                             **{f"p_{k}": v for k, v in row.items()}})
+            w.run(conn, _UPDATE_TIMER if task_id in case.timers else _INSERT_TIMER, {
+                **vars(timer), "fire_at": w.when(fire_at),
+                "provisional": w.flag(timer.provisional), "basis": w.doc(timer.basis)})
             kept[task_id] = timer
         case.timers = kept
 

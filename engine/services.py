@@ -46,6 +46,7 @@ from .runtime import (
 )
 from .sandbox import make_script_engine
 from .schema import calendar_years, cases, human_tasks, outbox, task_candidates, timers
+from .rawsql import RawWriter
 from .state import StateCodec, TaskJsonCache
 
 SYSTEM = directory.SYSTEM
@@ -64,7 +65,7 @@ class Govflow:
         self.profile = profile or load_profile()
         self.forms = FormLibrary(forms_dir)
         self.definitions = Definitions()
-        self.store = CaseStore(StateCodec(verify=verify_state))
+        self.store = CaseStore(StateCodec(verify=verify_state), RawWriter(db.engine.dialect.name))
         self.script_engine = make_script_engine(
             {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
             time_limit=script_time_limit)
@@ -487,7 +488,7 @@ class Govflow:
             .values(audit_head=head, audit_seq=seq)).rowcount
         if changed != 1:
             raise Conflict(f"case {case_id} changed meanwhile; try again")
-        write_events(conn, rows)
+        write_events(conn, self.store.writer, rows)
 
     # -- queries -------------------------------------------------------------------------
     def get_case(self, case_id: int, *, full: bool = True) -> CaseView:
