@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, select
 
 from .rawsql import RawWriter
@@ -33,12 +33,12 @@ class PendingEvent:
 
 
 def event_hash(prev_hash: str, case_id: int, seq: int, event: PendingEvent) -> str:
-    body = json.dumps(
+    body = orjson.dumps(
         [prev_hash, case_id, seq, event.at.astimezone(dt.UTC).isoformat(), event.actor,
          event.action, event.task_id, event.element_id, event.rule, event.details or {}],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str,
     )
-    return hashlib.sha256(body.encode()).hexdigest()
+    return hashlib.sha256(body).hexdigest()
 
 
 def chain_rows(

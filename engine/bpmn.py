@@ -9,13 +9,19 @@ that can be checked is checked here, once, and every failure becomes exactly one
 
 Order of checks: well-formed XML; one executable process with an id; the XSD (inside
 SpiffWorkflow's parser); govflow's own checks on the executable process, in document
-order; SpiffWorkflow building the spec; who may act on each human task.
+order; the DMN decision tables embedded in business rule tasks; SpiffWorkflow building
+the spec; who may act on each human task.
+
+A business rule task calls a DMN decision by id. `embed_decisions` copies the decision's
+`.dmn` file into the task's extensionElements at deploy time, so a stored version keeps
+the table it was deployed with and editing the table makes a new version.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +62,13 @@ _RESERVED_IDS = re.compile(r"^(Start|End|Root|StartEventSplit|StartEventJoin)$"
 _GROUP = re.compile(r"^[\w.\-]+$")
 _RULE = re.compile(r"^[A-Z]+\d+$")
 _FORM = re.compile(r"^[\w.\-]+\.json$")
+DECISION_ID = re.compile(r"^[A-Za-z_][\w.\-]*$")
+#: The DMN namespaces SpiffWorkflow's DMN parser reads (1.1, 1.2, 1.3).
+DMN_NAMESPACES = frozenset({
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+})
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,68 @@ def parse_bpmn(xml: bytes, filename: str, *, check: bool = True) -> ParsedBpmn:
     except Exception as exc:  # anything else SpiffWorkflow or lxml may raise
         message = _one_line(f"{type(exc).__name__}: {exc}")
         raise BpmnValidationError(message, file=filename) from None
+
+
+def embed_decisions(xml: bytes, filename: str,
+                    read: Callable[[str], bytes | None]) -> bytes:
+    """Copy the DMN decision each business rule task calls into the task, unless already there.
+
+    `read(decision_id)` returns the bytes of `<decision_id>.dmn`, or None. Returns `xml`
+    unchanged when nothing had to be embedded, so redeploying identical files is a no-op.
+    """
+    root = _read(xml, filename)
+    changed = False
+    for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP):
+        called = task.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NSMAP)
+        decision_id = (called.text or "").strip() if called is not None else ""
+        if not decision_id or any(_decision_ids(dmn) & {decision_id} for dmn in _dmn_roots(task)):
+            continue
+        dmn = read(decision_id) if DECISION_ID.match(decision_id) else None
+        if dmn is None:
+            raise BpmnValidationError(
+                f"calls decision {decision_id!r}, which is neither embedded nor in "
+                f"{decision_id}.dmn next to the BPMN files", file=filename,
+                element=task.get("id"), line=task.sourceline)
+        table = _read(dmn, f"{decision_id}.dmn")
+        if decision_id not in _decision_ids(table):
+            raise BpmnValidationError(f"{decision_id}.dmn does not define decision "
+                                      f"{decision_id!r}", file=f"{decision_id}.dmn")
+        called.getparent().append(table)
+        changed = True
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") if changed else xml
+
+
+def _dmn_roots(node: Any) -> list[Any]:
+    return [n for n in node.iter(etree.Element)
+            if etree.QName(n).localname == "definitions"
+            and etree.QName(n).namespace in DMN_NAMESPACES]
+
+
+def _decision_ids(dmn: Any) -> set[str]:
+    namespace = etree.QName(dmn).namespace
+    return {d.get("id") for d in dmn.iterfind(f"{{{namespace}}}decision")}
+
+
+def _check_decision(dmn: Any) -> None:
+    """Compile a decision table's expressions with the sandbox, as conditions are."""
+    namespace = etree.QName(dmn).namespace
+    for node in dmn.iter(f"{{{namespace}}}inputExpression", f"{{{namespace}}}outputEntry",
+                         f"{{{namespace}}}inputEntry"):
+        text = node.findtext(f"{{{namespace}}}text")
+        owner = next(a for a in (node, *node.iterancestors()) if a.get("id"))
+        kind = etree.QName(node).localname
+        if kind == "inputEntry":
+            if not text or text.strip() in ("", "-"):
+                continue
+            text = text.replace("?", "dmninputexpr")
+            if check_script(f"({text})", "eval") and check_script(f"dmninputexpr {text}",
+                                                                  "eval"):
+                raise _Problem(f"DMN input entry {text!r} is neither a value nor a comparison",
+                               owner)
+        elif kind == "outputEntry" and not (text or "").strip():
+            continue
+        else:
+            _compile(text, "eval", f"DMN {kind}", owner)
 
 
 def iter_process_ids(xml: bytes) -> list[str]:

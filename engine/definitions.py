@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select
 
-from .bpmn import parse_bpmn
+from .bpmn import DECISION_ID, embed_decisions, parse_bpmn
 from .errors import ProcessNotFound
 from .models import DeployResult
 from .schema import process_versions
+
+#: Where a business rule task's `<decision_id>.dmn` is looked up at deploy time.
+DEFAULT_DECISIONS = Path(__file__).resolve().parent.parent / "workflows"
 
 
 _LATEST = select(func.max(process_versions.c.id)).where(
@@ -36,14 +40,19 @@ class DeployedVersion:
 
 
 class Definitions:
-    def __init__(self) -> None:
+    def __init__(self, decisions_dir: Path | str | None = None) -> None:
+        self.decisions_dir = Path(decisions_dir or DEFAULT_DECISIONS)
         self._by_id: dict[int, DeployedVersion] = {}
         self._lock = threading.Lock()
 
     def deploy(
         self, conn: Connection, xml: bytes, file_name: str, *, by: str | None, now: dt.datetime,
     ) -> DeployResult:
-        """Validate and store `xml` as the next version; identical XML changes nothing."""
+        """Validate and store `xml` as the next version; identical XML changes nothing.
+
+        Decision tables the process calls are embedded first (see `embed_decisions`).
+        """
+        xml = embed_decisions(xml, file_name, self._decision_file)
         parsed = parse_bpmn(xml, file_name)
         latest = conn.execute(
             select(process_versions.c.id, process_versions.c.version,
@@ -64,6 +73,12 @@ class Definitions:
                                        parsed.content_hash, parsed.spec, parsed.subprocess_specs))
         return DeployResult(parsed.process_id, version, version_id, parsed.content_hash,
                             created=True)
+
+    def _decision_file(self, decision_id: str) -> bytes | None:
+        path = self.decisions_dir / f"{decision_id}.dmn"
+        if not DECISION_ID.match(decision_id) or not path.is_file():
+            return None
+        return path.read_bytes()
 
     def _remember(self, deployed: DeployedVersion) -> None:
         with self._lock:

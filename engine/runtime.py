@@ -140,7 +140,14 @@ def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> dict[str, Any]:
-    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    """Ready user tasks by id, from the task dictionaries rather than a tree walk."""
+    ready = TaskState.READY
+    found = {}
+    for flow in (workflow, *workflow.subprocesses.values()):
+        for task in flow.tasks.values():
+            if task.state == ready and task.task_spec.manual:
+                found[str(task.id)] = task
+    return found
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Any, dt.datetime | None]]:

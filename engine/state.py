@@ -36,7 +36,7 @@ def _dumps(value: Any) -> str:
 
 @dataclass
 class TaskJsonCache:
-    """The JSON of each task as last saved, with the signature it was saved under."""
+    """The `"id":{...}` JSON fragment of each task as last saved, with its signature."""
 
     entries: dict[UUID, tuple[tuple[int, float, int], str]] = field(default_factory=dict)
 
@@ -58,9 +58,9 @@ class StateCodec:
             signature = (task.state, task.last_state_change, len(task._children))
             cached = entries.get(task_id)
             if cached is None or cached[0] != signature or not task.state & _SETTLED:
-                cached = (signature, _dumps(registry.convert(task)))
+                cached = (signature, f'"{task_id}":{_dumps(registry.convert(task))}')
                 entries[task_id] = cached
-            parts.append(f'"{task_id}":{cached[1]}')
+            parts.append(cached[1])
         if len(entries) != len(workflow.tasks):
             for stale in entries.keys() - workflow.tasks.keys():
                 del entries[stale]
@@ -108,5 +108,6 @@ class StateCodec:
         for task_id, task in workflow.tasks.items():
             if task.state & _SETTLED:
                 signature = (task.state, task.last_state_change, len(task._children))
-                cache.entries[task_id] = (signature, _dumps(dct["tasks"][str(task_id)]))
+                cache.entries[task_id] = (
+                    signature, f'"{task_id}":{_dumps(dct["tasks"][str(task_id)])}')
         return workflow, cache
