@@ -53,17 +53,23 @@ def password_for(username: str) -> str:
     return f"{username}-demo-2026"
 
 
-def seed_demo(gf: Govflow) -> list[tuple[str, str, str]]:
+def seed_demo(gf: Govflow, *, cases: bool = True) -> list[tuple[str, str, str]]:
     """Create the demo groups and users (idempotent); return (user, password, role) rows."""
     gf.init_schema()
+    seed_directory(gf, passwords=True)
+    if cases:
+        _demo_cases(gf)
+    return [(u, password_for(u), role) for u, _, _, role in USERS]
+
+
+def seed_directory(gf: Govflow, *, passwords: bool) -> None:
+    """The demo groups and users; without passwords (fast) for tests that sign in directly."""
     with gf.db.write() as conn:
         for name, (title, kind) in {**GROUPS, **_groups_named_in_models(gf)}.items():
             directory.add_group(conn, name, title, kind)
         for username, display, groups, _ in USERS:
-            directory.add_user(conn, username, display, password=password_for(username),
-                               groups_=groups, now=gf.now())
-    _demo_cases(gf)
-    return [(u, password_for(u), role) for u, _, _, role in USERS]
+            directory.add_user(conn, username, display, groups_=groups, now=gf.now(),
+                               password=password_for(username) if passwords else None)
 
 
 def _groups_named_in_models(gf: Govflow) -> dict[str, tuple[str, str]]:

@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SIGN_IN_LIMIT="10 per minute",
         BPMN_JS_DIR=str(Path(__file__).resolve().parent.parent / "node_modules" / "bpmn-js"),
         INBOX_PER_PAGE=25,
+        PROCESS_STARTERS={},  # process id -> ["public"] / ["department"]; adds to the defaults
     )
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("GOVFLOW")
@@ -51,7 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     gf = app.config.get("GOVFLOW") or Govflow.open(app.config["DATABASE_URL"] or default_url())
     files = app.config["ATTACHMENTS_DIR"] or str(Path(app.instance_path) / "attachments")
     app.extensions["govflow"] = gf
-    app.extensions["desk"] = Desk(gf, files)
+    app.extensions["desk"] = Desk(gf, files, {
+        k: tuple(v) for k, v in app.config["PROCESS_STARTERS"].items()})
 
     security.init_app(app)
     i18n.init_app(app)
