@@ -210,6 +210,10 @@ def _parse(root: Any, xml: bytes, filename: str, *, check: bool) -> ParsedBpmn:
     if check:
         for node in process.iter(etree.Element):
             _check_element(node, process)
+    for dmn in _dmn_roots(process):
+        if check:
+            _check_decision(dmn)
+        parser.add_dmn_xml(dmn, filename=filename)
     process_id = process.get("id")
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
