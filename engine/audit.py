@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
-from .rawsql import RawWriter
+from .rawsql import RawSQL
 from .schema import audit_events, cases
 
 GENESIS = "0" * 64
@@ -64,10 +64,10 @@ _INSERT_EVENT = (
     " :element_id, :rule, :details, :prev_hash, :hash)")
 
 
-def write_events(conn: Connection, writer: RawWriter, rows: list[dict[str, Any]]) -> None:
-    writer.run_many(conn, _INSERT_EVENT, [
-        {**row, "at": writer.when(row["at"]), "details": writer.doc(row["details"])}
-        for row in rows])
+def write_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    raw = RawSQL.of(conn)
+    raw.run_many(conn, _INSERT_EVENT, [
+        {**row, "at": raw.when(row["at"]), "details": raw.doc(row["details"])} for row in rows])
 
 
 def verify(conn: Connection) -> list[str]:

@@ -13,19 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from .bpmn import DECISION_ID, embed_decisions, parse_bpmn
 from .errors import ProcessNotFound
 from .models import DeployResult
+from .rawsql import RawSQL
 from .schema import process_versions
 
 #: Where a business rule task's `<decision_id>.dmn` is looked up at deploy time.
 DEFAULT_DECISIONS = Path(__file__).resolve().parent.parent / "workflows"
 
 
-_LATEST = select(func.max(process_versions.c.id)).where(
-    process_versions.c.process_id == bindparam("p_process"))
+_LATEST = "SELECT max(id) FROM process_versions WHERE process_id = :process_id"
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class Definitions:
         return deployed
 
     def latest(self, conn: Connection, process_id: str) -> DeployedVersion:
-        version_id = conn.execute(_LATEST, {"p_process": process_id}).scalar()
+        version_id = RawSQL.of(conn).one(conn, _LATEST, {"process_id": process_id})[0]  # type: ignore[index]
         if version_id is None:
             raise ProcessNotFound(f"process {process_id!r} is not deployed")
         return self.get(conn, version_id)

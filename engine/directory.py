@@ -10,9 +10,10 @@ import datetime as dt
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from .errors import EngineError, NotAllowed
+from .rawsql import RawSQL
 from .schema import groups, memberships, users
 
 _hasher = PasswordHasher()
@@ -51,14 +52,14 @@ def add_user(conn: Connection, username: str, display_name: str, *, password: st
                                            for g in groups_])
 
 
-_GROUPS_OF = select(memberships.c.group_name).join(
-    users, users.c.username == memberships.c.username).where(
-    memberships.c.username == bindparam("p_user"), users.c.is_active.is_(True))
+_GROUPS_OF = (
+    "SELECT m.group_name FROM memberships m JOIN users u ON u.username = m.username"
+    " WHERE m.username = :username AND u.is_active")
 
 
 def groups_of(conn: Connection, username: str) -> frozenset[str]:
     """The groups of an active user; empty for an unknown or inactive one."""
-    return frozenset(conn.execute(_GROUPS_OF, {"p_user": username}).scalars())
+    return frozenset(RawSQL.of(conn).column(conn, _GROUPS_OF, {"username": username}))
 
 
 def members_of(conn: Connection, group: str) -> list[str]:

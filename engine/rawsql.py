@@ -1,11 +1,12 @@
-"""The writes of a step, run on the DB-API cursor of SQLAlchemy's open transaction.
+"""The statements of a step, run on the DB-API cursor of SQLAlchemy's open transaction.
 
-A step writes the case row and a handful of derived rows. Through SQLAlchemy's
-execution layer each statement costs about 20 µs of Python before SQLite even sees
-it; on the raw cursor it costs a few. The writes stay inside the same transaction
-(SQLAlchemy began it and commits it), and their values are bound here exactly as
-`engine.schema`'s column types would bind them, so every read through SQLAlchemy
-sees the same rows. Reads keep using SQLAlchemy.
+A step reads a few rows and writes the case row and a handful of derived rows.
+Through SQLAlchemy's execution layer each statement costs about 20 µs of Python
+before SQLite even sees it; on the raw cursor it costs a few. The statements stay
+inside the same transaction (SQLAlchemy began it and commits it), and values are
+bound and read back here exactly as `engine.schema`'s column types would, so rows
+written here and rows read through SQLAlchemy are the same. Everything off the hot
+path keeps using SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -31,8 +32,19 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-class RawWriter:
-    """Binds values for one backend and runs statements written with :name parameters."""
+class RawSQL:
+    """Binds and reads values for one backend; runs statements with :name parameters."""
+
+    _by_dialect: dict[str, RawSQL] = {}
+
+    @classmethod
+    def of(cls, conn: Connection) -> RawSQL:
+        """The RawSQL for the backend of `conn` (one per backend, made on first use)."""
+        name = conn.dialect.name
+        found = cls._by_dialect.get(name)
+        if found is None:
+            found = cls._by_dialect[name] = cls(name)
+        return found
 
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
@@ -59,6 +71,16 @@ class RawWriter:
     def flag(self, value: bool) -> Any:
         return int(value) if self.sqlite else bool(value)
 
+    def read_when(self, value: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if self.sqlite:
+            return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+    def read_doc(self, value: Any) -> Any:
+        return orjson.loads(value) if self.sqlite and value is not None else value
+
     def _native(self, sql: str) -> str:
         native = self._sql.get(sql)
         if native is None:
@@ -72,6 +94,22 @@ class RawWriter:
         try:
             cursor.execute(self._native(sql), params)
             return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def one(self, conn: Connection, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._native(sql), params)
+            return cursor.fetchone()  # type: ignore[no-any-return]
+        finally:
+            cursor.close()
+
+    def column(self, conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._native(sql), params)
+            return [row[0] for row in cursor.fetchall()]
         finally:
             cursor.close()
 

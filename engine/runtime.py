@@ -31,7 +31,7 @@ from .definitions import DeployedVersion
 from .errors import CaseNotFound, Conflict
 from .models import AuditEvent, TaskView, TimerView
 from .schema import cases, human_tasks, task_candidates, timers
-from .rawsql import RawWriter
+from .rawsql import RawSQL
 from .state import StateCodec, TaskJsonCache
 
 # Deadlines computed by the `deadline()` script helper during the current step, by ISO
@@ -39,16 +39,13 @@ from .state import StateCodec, TaskJsonCache
 _deadline_log: contextvars.ContextVar[dict[str, Deadline]] = contextvars.ContextVar(
     "govflow_deadline_log")
 
-# Reads of the hot path are built once, so SQLAlchemy reuses their compiled form; the
-# writes of a step go through RawWriter (engine/rawsql.py).
-_CASE_HEAD = select(
-    cases.c.version_id, cases.c.revision, cases.c.audit_head, cases.c.audit_seq,
-    cases.c.status, cases.c.requester, cases.c.incident, cases.c.started_at,
-    cases.c.started_by,
-).where(cases.c.id == bindparam("p_case"))
-_CASE_STATE = select(cases.c.state).where(cases.c.id == bindparam("p_case"))
-_OPEN_TASK_IDS = select(human_tasks.c.id).where(
-    human_tasks.c.case_id == bindparam("p_case"), human_tasks.c.state == "open")
+# A step's statements run on the raw cursor (engine/rawsql.py); reads on a cache miss
+# go through SQLAlchemy.
+_CASE_HEAD = (
+    "SELECT version_id, revision, audit_head, audit_seq, status, requester, incident,"
+    " started_at, started_by FROM cases WHERE id = :case_id")
+_CASE_STATE = "SELECT state FROM cases WHERE id = :case_id"
+_OPEN_TASK_IDS = "SELECT id FROM human_tasks WHERE case_id = :case_id AND state = 'open'"
 _CASE_TIMERS = select(timers).where(timers.c.case_id == bindparam("p_case"))
 
 _SAVE_CASE = (
@@ -166,9 +163,8 @@ def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Any, dt.datetime |
 
 
 class CaseStore:
-    def __init__(self, codec: StateCodec, writer: RawWriter, *, cache_size: int = 512) -> None:
+    def __init__(self, codec: StateCodec, *, cache_size: int = 512) -> None:
         self.codec = codec
-        self.writer = writer
         self._cache: OrderedDict[int, LoadedCase] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -194,26 +190,29 @@ class CaseStore:
     def load(self, conn: Connection, case_id: int, definitions: Any) -> LoadedCase:
         """Load a case for one step, from the cache when its revision is unchanged."""
         cached = self._take(case_id)
-        row = conn.execute(_CASE_HEAD, {"p_case": case_id}).first()
-        if row is None:
+        raw = RawSQL.of(conn)
+        head = raw.one(conn, _CASE_HEAD, {"case_id": case_id})
+        if head is None:
             raise CaseNotFound(f"case {case_id} does not exist")
-        if cached is not None and cached.revision == row.revision:
-            cached.audit_head, cached.audit_seq = row.audit_head, row.audit_seq
+        (version_id, revision, audit_head, audit_seq, status, requester, incident, started_at,
+         started_by) = head
+        if cached is not None and cached.revision == revision:
+            cached.audit_head, cached.audit_seq = audit_head, audit_seq
             return cached
-        state = conn.execute(_CASE_STATE, {"p_case": case_id}).scalar_one()
-        deployed = definitions.get(conn, row.version_id)
+        state = raw.one(conn, _CASE_STATE, {"case_id": case_id})[0]  # type: ignore[index]
+        deployed = definitions.get(conn, version_id)
         workflow, task_cache = self.codec.load(state, deployed.spec, deployed.subprocess_specs)
-        open_tasks = set(conn.execute(_OPEN_TASK_IDS, {"p_case": case_id}).scalars())
+        open_tasks = set(raw.column(conn, _OPEN_TASK_IDS, {"case_id": case_id}))
         timer_rows = conn.execute(_CASE_TIMERS, {"p_case": case_id})
         return LoadedCase(
             id=case_id, deployed=deployed, workflow=workflow, task_cache=task_cache,
-            revision=row.revision, audit_head=row.audit_head, audit_seq=row.audit_seq,
-            status=row.status, requester=row.requester, incident=row.incident,
+            revision=revision, audit_head=audit_head, audit_seq=audit_seq,
+            status=status, requester=requester, incident=raw.read_doc(incident),
             open_tasks=open_tasks,
             timers={r.task_id: TimerView(case_id, r.task_id, r.element_id, r.fire_at,
                                          r.provisional, r.rule, r.basis) for r in timer_rows},
-            data=dict(case_data(workflow)), started_at=row.started_at,
-            started_by=row.started_by,
+            data=dict(case_data(workflow)), started_at=raw.read_when(started_at),
+            started_by=started_by,
         )
 
     # -- save ----------------------------------------------------------------------------
@@ -226,7 +225,7 @@ class CaseStore:
             case.status = "completed" if workflow.completed else "running"
         state = self.codec.dump(workflow, case.task_cache)
         events, head, seq = chain_rows(case.id, case.audit_head, case.audit_seq, case.events)
-        w = self.writer
+        w = RawSQL.of(conn)
         saved = w.run(conn, _SAVE_CASE, {
             "case_id": case.id, "seen_revision": case.revision, "seen_seq": case.audit_seq,
             "state": state, "data": w.doc(data), "status": case.status,
@@ -239,7 +238,7 @@ class CaseStore:
                            case_id=case.id)
         self._sync_tasks(conn, case, now)
         self._sync_timers(conn, case, deadlines)
-        write_events(conn, w, events)
+        write_events(conn, events)
         case.saved_events = tuple(AuditEvent(
             r["case_id"], r["seq"], r["at"], r["actor"], r["action"], r["task_id"],
             r["element_id"], r["rule"], r["details"], r["hash"]) for r in events)
@@ -249,7 +248,7 @@ class CaseStore:
     def _sync_tasks(self, conn: Connection, case: LoadedCase, now: dt.datetime) -> None:
         ready = case.ready if case.ready is not None else ready_human_tasks(case.workflow)
         gone = case.open_tasks - ready.keys()
-        w = self.writer
+        w = RawSQL.of(conn)
         if gone:
             w.run_many(conn, _CLOSE_TASK, [{
                 "task_id": task_id, "now": w.when(now),
@@ -280,7 +279,7 @@ class CaseStore:
 
     def _sync_timers(self, conn: Connection, case: LoadedCase,
                      deadlines: dict[str, Deadline]) -> None:
-        w = self.writer
+        w = RawSQL.of(conn)
         current = waiting_timers(case.workflow)
         gone = case.timers.keys() - current.keys()
         w.run_many(conn, _DELETE_TIMER, [{"case_id": case.id, "task_id": t} for t in gone])

@@ -11,6 +11,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -31,6 +32,7 @@ from .errors import (
     NotAllowed,
     ScriptError,
     TaskAlreadyClaimed,
+    TaskNotFound,
 )
 from .forms import FormLibrary
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
@@ -46,11 +48,27 @@ from .runtime import (
 )
 from .sandbox import make_script_engine
 from .schema import calendar_years, cases, human_tasks, outbox, task_candidates, timers
-from .rawsql import RawWriter
+from .rawsql import RawSQL
 from .state import StateCodec, TaskJsonCache
 
 SYSTEM = directory.SYSTEM
 _INSERT_CASE = insert(cases)
+_TASK_ACCESS = ("SELECT case_id, element_id, state, assignee, form, completed_by,"
+                " candidate_groups FROM human_tasks WHERE id = :task_id")
+
+
+@dataclass(frozen=True)
+class TaskAccess:
+    """What deciding who may act on a task needs, read without building a full TaskView."""
+
+    id: str
+    case_id: int
+    element_id: str
+    state: str
+    assignee: str | None
+    form: str | None
+    completed_by: str | None
+    candidate_groups: tuple[str, ...]
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
@@ -65,7 +83,7 @@ class Govflow:
         self.profile = profile or load_profile()
         self.forms = FormLibrary(forms_dir)
         self.definitions = Definitions()
-        self.store = CaseStore(StateCodec(verify=verify_state), RawWriter(db.engine.dialect.name))
+        self.store = CaseStore(StateCodec(verify=verify_state))
         self.script_engine = make_script_engine(
             {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
             time_limit=script_time_limit)
@@ -218,7 +236,7 @@ class Govflow:
         with self.db.write() as conn:
             task = self._open_task(conn, task_id)
             if task.assignee == user:
-                return task
+                return queries.get_task(conn, task_id)
             if task.assignee is not None:
                 raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}",
                                          assignee=task.assignee)
@@ -465,15 +483,19 @@ class Govflow:
             tasks=tasks, timers=tuple(sorted(case.timers.values(), key=_timer_order)),
             events=case.saved_events)
 
-    def _open_task(self, conn: Connection, task_id: str) -> TaskView:
-        task = queries.get_task(conn, task_id)
+    def _open_task(self, conn: Connection, task_id: str) -> TaskAccess:
+        raw = RawSQL.of(conn)
+        row = raw.one(conn, _TASK_ACCESS, {"task_id": task_id})
+        if row is None:
+            raise TaskNotFound(f"task {task_id} does not exist")
+        task = TaskAccess(task_id, *row[:-1], candidate_groups=tuple(raw.read_doc(row[-1])))
         if task.state != "open":
             raise Conflict(f"task {task_id} is already {task.state}"
                            + (f" by {task.completed_by}" if task.completed_by else ""),
                            state=task.state)
         return task
 
-    def _require_candidate(self, conn: Connection, task: TaskView, user: str) -> None:
+    def _require_candidate(self, conn: Connection, task: TaskAccess, user: str) -> None:
         if not directory.groups_of(conn, user) & set(task.candidate_groups):
             raise NotAllowed(f"{user} is not an active member of a group that may work "
                              f"task {task.id}")
@@ -488,7 +510,7 @@ class Govflow:
             .values(audit_head=head, audit_seq=seq)).rowcount
         if changed != 1:
             raise Conflict(f"case {case_id} changed meanwhile; try again")
-        write_events(conn, self.store.writer, rows)
+        write_events(conn, rows)
 
     # -- queries -------------------------------------------------------------------------
     def get_case(self, case_id: int, *, full: bool = True) -> CaseView:
