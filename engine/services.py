@@ -132,6 +132,33 @@ class Govflow:
         self._calendar = None
         return self.recompute_provisional_deadlines(by=by)
 
+    def check_calendar_coverage(self, *, warn_days: int = 60) -> int | None:
+        """Warn administrators, once a day, when next year's holidays are not entered yet.
+
+        The State Council publishes each year's schedule late in the year before; from
+        `warn_days` before New Year on, every limit that runs into the new year would be
+        provisional. Returns the uncovered year warned about, if any."""
+        today = self.now().astimezone(SHANGHAI).date()
+        next_year = today.year + 1
+        if (dt.date(next_year, 1, 1) - today).days > warn_days:
+            return None
+        if self.calendar.covers(dt.date(next_year, 1, 1)):
+            return None
+        with self.db.write() as conn:
+            already = conn.execute(select(outbox.c.id).where(
+                outbox.c.kind == "calendar_year_missing", outbox.c.case_id.is_(None),
+                outbox.c.created_at >= dt.datetime.combine(today, dt.time(), SHANGHAI)),
+            ).first()
+            if already is None:
+                conn.execute(insert(outbox).values(
+                    created_at=self.now(), case_id=None, kind="calendar_year_missing",
+                    recipient="administrators", channel="in_app",
+                    payload={"years": [next_year], "message":
+                             f"The holidays of {next_year} are not entered; deadlines that "
+                             f"reach {next_year} are provisional until they are "
+                             "(`govflow calendar add-year FILE`)."}))
+        return next_year
+
     def calendar_years(self) -> list[int]:
         with self.db.read() as conn:
             return list(conn.execute(select(calendar_years.c.year)

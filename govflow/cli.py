@@ -227,8 +227,10 @@ def tick(gf: Govflow) -> Any:
         return results
     firing = results["fire_due_timers"]
     recomputed = results["recompute_provisional_deadlines"]
+    missing = results["check_calendar_coverage"]
     return (f"fired {len(firing.fired)} timer(s), {len(firing.conflicts)} deferred; "
-            f"recomputed {recomputed['tasks']} due date(s) and {recomputed['timers']} timer(s)")
+            f"recomputed {recomputed['tasks']} due date(s) and {recomputed['timers']} timer(s)"
+            + (f"; the holidays of {missing} are not entered yet" if missing else ""))
 
 
 @main.group()

@@ -39,10 +39,16 @@ def _recompute(gf: Govflow) -> Any:
     return gf.recompute_provisional_deadlines()
 
 
+def _check_calendar(gf: Govflow) -> Any:
+    return gf.check_calendar_coverage()
+
+
 JOBS = (
     Job("fire_due_timers", 30, _fire_timers, "fire timers whose time has come"),
     Job("recompute_provisional_deadlines", 3600, _recompute,
         "recompute provisional deadlines once their year has been entered"),
+    Job("check_calendar_coverage", 6 * 3600, _check_calendar,
+        "warn administrators when next year's holidays are not entered"),
 )
 
 

@@ -102,3 +102,16 @@ def test_entering_the_year_recomputes_pending_provisional_deadlines_and_timers(g
     clock.set(end_of(2027, 1, 12) + dt.timedelta(minutes=1))
     assert gf.fire_due_timers().fired == ((case.id, "BoundaryEvent_answer_deadline"),)
     assert gf.get_case(case.id).data["outcome"] == "granted"
+
+
+def test_administrators_are_warned_once_a_day_while_next_year_is_missing(gf, clock) -> None:
+    clock.set(dt.datetime(2026, 10, 1, 9, 0, tzinfo=SHANGHAI))
+    assert gf.check_calendar_coverage() is None  # more than 60 days before New Year
+    clock.set(dt.datetime(2026, 11, 21, 9, 0, tzinfo=SHANGHAI))
+    assert gf.check_calendar_coverage() == 2027
+    assert gf.check_calendar_coverage() == 2027
+    with gf.db.read() as conn:
+        warnings = conn.execute(select(outbox.c.payload)).all()
+    assert [w.payload["years"] for w in warnings] == [[2027]]
+    gf.add_calendar_year(YearTable.from_dict({"year": 2027, "holidays": {}, "workdays": {}}))
+    assert gf.check_calendar_coverage() is None
