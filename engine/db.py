@@ -12,11 +12,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from .schema import metadata
-
 DEFAULT_INSTANCE = "instance"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def default_url() -> str:
@@ -76,7 +77,12 @@ class Database:
             yield conn
 
     def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        """Create the database or upgrade it to the newest schema (Alembic migrations)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
 
     def dispose(self) -> None:
         self.engine.dispose()
