@@ -111,7 +111,8 @@ def inbox(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock) 
     counted = select(literal(1)).select_from(stmt.limit(COUNT_CAP + 1).subquery())
     total = conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
     key = human_tasks.c.due_at if query.sort == "due" else human_tasks.c.created_at
-    rows = conn.execute(stmt.order_by(key.is_(None), key, human_tasks.c.id)
+    rows = conn.execute(stmt.order_by(key.is_(None), key, human_tasks.c.created_at,
+                                      human_tasks.c.case_id, human_tasks.c.id)
                         .limit(query.per_page).offset((query.page - 1) * query.per_page))
     found = []
     for row in rows:

@@ -26,11 +26,15 @@ def init_app(app: Flask) -> None:
 
 
 def load_user() -> None:
+    """Read the signed-in user (the API authenticates by token instead, see web/api.py)."""
+    g.user = None
+    if request.path.startswith(("/static/", "/assets/", "/api/")):
+        return
     username = session.get("user")
-    g.user = desk().viewer(username) if username and not request.path.startswith(
-        ("/static/", "/assets/", "/api/")) else None
-    if username and g.user is None and not request.path.startswith("/api/"):
-        session.clear()
+    if username:
+        g.user = desk().viewer(username)
+        if g.user is None:   # deactivated since signing in
+            session.clear()
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -44,11 +44,11 @@ def test_sign_in_only_redirects_to_paths_on_this_site(client, wgf) -> None:
     assert response.headers["Location"] == "/inbox"
 
 
-def test_the_session_cookie_is_http_only_and_same_site(client, wgf) -> None:
+def test_the_session_cookie_is_secure_http_only_and_same_site(client, wgf) -> None:
     set_password(wgf, "alice", "pw-alice")
     response = client.post("/auth/login", data={"username": "alice", "password": "pw-alice"})
     cookie = response.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
 
 
 def test_signing_out_ends_the_session(client, auth) -> None:

@@ -1,0 +1,111 @@
+"""Browser flows in Debian's Chromium through Playwright: what a reviewer and a citizen do.
+
+Chromium comes from the system (`apt-get install chromium`), never from Playwright's
+downloads; the tests skip when it is missing. The app is served from a thread.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from engine import directory
+from tests.web.conftest import OBJECTION, make_app, start_share
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not shutil.which(CHROMIUM), reason="no system Chromium")]
+
+
+@pytest.fixture
+def live_url(wgf, tmp_path: Path) -> Iterator[str]:
+    with wgf.db.write() as conn:
+        for user, groups in (("alice", ["dept_health"]), ("dora", ["data_authority"])):
+            directory.add_user(conn, user, user.title(), password=f"{user}-pw",
+                               groups_=groups, now=wgf.now())
+    app = make_app(wgf, tmp_path, WTF_CSRF_ENABLED=True, SESSION_COOKIE_SECURE=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(live_url: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1360, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def sign_in(page, url: str, user: str) -> None:
+    page.goto(f"{url}/auth/login")
+    page.fill("#username", user)
+    page.fill("#password", f"{user}-pw")
+    page.click("button.primary")
+
+
+def test_a_reviewer_signs_in_and_works_a_task_from_the_inbox_to_completion(
+        page, live_url, wgf) -> None:
+    case = start_share(wgf)
+    sign_in(page, live_url, "alice")
+    assert page.url.endswith("/inbox")
+    row = page.locator("table.inbox tbody tr").first
+    assert f"GF{case.id:06d}" in row.inner_text() and "正常" in row.inner_text()
+    row.locator("button", has_text="签收").click()
+    assert "您已签收该任务" in page.inner_text(".flash")
+    page.click("text=审核共享申请")
+    page.check("input[name=decision][value=refuse]")
+    page.click("text=提交办理意见")
+    assert page.locator(".field-error").count() == 2          # reasons and legal basis
+    assert page.is_checked("input[name=decision][value=refuse]")
+    page.fill("textarea[name=decision_reason]", "该数据涉及个人隐私，不符合共享条件")
+    page.fill("[name=legal_basis]", "《个人信息保护法》第十三条")
+    page.click("text=提交办理意见")
+    assert page.url.endswith("/inbox") and "任务已办理完毕" in page.inner_text(".flash")
+    assert wgf.get_case(case.id).data["outcome"] == "refused"
+    page.click("button.link:has-text('退出')")
+    assert page.url.endswith("/auth/login")
+
+
+def test_a_citizen_submits_an_objection_and_tracks_it(page, live_url) -> None:
+    page.goto(f"{live_url}/portal")
+    page.click("text=异议申请（测试）")
+    page.fill("#f-requester_name", OBJECTION["requester_name"])
+    page.fill("#f-contact", OBJECTION["contact"])
+    page.check("input[name=reason][value=wrong]")
+    page.fill("#f-details", OBJECTION["details"])
+    page.click("button.primary")
+    number = page.inner_text("#case-number")
+    code = page.inner_text("#tracking-code")
+    page.click("text=查询办理进度")
+    page.fill("#number", number)
+    page.fill("#code", code)
+    page.click("button.primary")
+    status = page.inner_text(".status-card")
+    assert number in status and "办理中" in status and "处理异议" in status
+
+
+def test_the_case_page_highlights_the_path_taken_on_the_diagram(page, live_url, wgf) -> None:
+    case = start_share(wgf)
+    sign_in(page, live_url, "alice")
+    page.goto(f"{live_url}/cases/{case.id}")
+    page.wait_for_selector("#diagram[data-ready=true]", timeout=20000)
+    done = page.eval_on_selector_all(".gf-done", "els => els.map(e => e.dataset.elementId)")
+    active = page.eval_on_selector_all(".gf-active", "els => els.map(e => e.dataset.elementId)")
+    assert {"StartEvent_received", "Gateway_share_class", "Flow_conditional"} <= set(done)
+    assert "UserTask_provider_review" in active
+    assert "ScriptTask_grant_at_once" not in done
