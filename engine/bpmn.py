@@ -383,8 +383,8 @@ def _from_spiff(exc: ValidationException, root: Any, filename: str) -> BpmnValid
         line = node.sourceline if node is not None else None
     elif line and not element:
         element = _element_at(root, line, message)
-    message = message.replace("{%s}" % BPMN_NS, "bpmn:").replace("{%s}" % SPIFF_NS,
-                                                                   "spiffworkflow:")
+    message = message.replace(f"{{{BPMN_NS}}}", "bpmn:").replace(f"{{{SPIFF_NS}}}",
+                                                                 "spiffworkflow:")
     return BpmnValidationError(_one_line(message), file=filename, element=element, line=line)
 
 

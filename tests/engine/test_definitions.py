@@ -33,7 +33,8 @@ def test_a_changed_model_is_a_new_version_and_running_cases_keep_theirs(gf: Govf
 
 
 def test_a_broken_model_is_refused_with_file_element_and_line(gf: Govflow) -> None:
-    broken = SHARE.read_bytes().replace(b'targetRef="Gateway_decision"', b'targetRef="Gateway_nowhere"')
+    broken = SHARE.read_bytes().replace(b'targetRef="Gateway_decision"',
+                                        b'targetRef="Gateway_nowhere"')
     with pytest.raises(BpmnValidationError) as refused:
         gf.deploy(broken, "share_request.bpmn")
     assert refused.value.file == "share_request.bpmn"
