@@ -67,6 +67,7 @@ class Desk:
         self.gf = gf
         self.files = Path(files)
         self.starters = dict(starters or {})
+        self._names: dict[int, dict[str, str]] = {}
 
     # -- who -----------------------------------------------------------------------------
     def sign_in(self, username: str, password: str) -> Viewer | None:
@@ -110,6 +111,15 @@ class Desk:
         raise ProcessNotFound(f"process {process_id!r} is not offered here")
 
     # -- reading cases and tasks ---------------------------------------------------------
+    def element_names(self, version_id: int) -> dict[str, str]:
+        """Names of a process version's elements, to show instead of their ids."""
+        found = self._names.get(version_id)
+        if found is None:
+            with self.gf.db.read() as conn:
+                found = history.element_names(self.gf.definitions.xml(conn, version_id))
+            self._names[version_id] = found
+        return found
+
     def case(self, viewer: Viewer, case_id: int) -> CaseView:
         with self.gf.db.read() as conn:
             access.require_case(conn, viewer, case_id)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lxml import etree
-from sqlalchemy import Connection, select
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Connection, select
 
 from .definitions import Definitions
 from .schema import cases
@@ -25,6 +25,11 @@ BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 class CasePath:
     completed: tuple[str, ...]   # element ids, flows included
     active: tuple[str, ...]      # element ids of open tasks and waiting timers
+    names: dict[str, str]        # element id -> its name in the diagram, where it has one
+
+    def steps_done(self) -> list[str]:
+        """Names of the completed steps (flows and unnamed elements left out)."""
+        return [self.names[e] for e in self.completed if e in self.names]
 
 
 def case_path(conn: Connection, codec: StateCodec, definitions: Definitions,
@@ -46,7 +51,7 @@ def case_path(conn: Connection, codec: StateCodec, definitions: Definitions,
     reached = done | active
     taken = {fid for fid, (src, dst) in flows.items() if src in done and dst in reached}
     return CasePath(tuple(sorted((done & elements) | taken)),
-                    tuple(sorted((active - done) & elements)))
+                    tuple(sorted((active - done) & elements)), element_names(xml))
 
 
 def _tree(xml: bytes) -> etree._Element:
@@ -57,6 +62,16 @@ def _tree(xml: bytes) -> etree._Element:
 def _flows(xml: bytes) -> dict[str, tuple[str, str]]:
     return {f.get("id"): (f.get("sourceRef"), f.get("targetRef"))
             for f in _tree(xml).iter(f"{BPMN}sequenceFlow")}
+
+
+def element_names(xml: bytes) -> dict[str, str]:
+    """Element id -> name, for every named flow node of the diagram (not flows, lanes)."""
+    skip = {f"{BPMN}{t}" for t in ("sequenceFlow", "lane", "participant", "process",
+                                   "collaboration", "laneSet")}
+    return {node.get("id"): " ".join(node.get("name").split())
+            for node in _tree(xml).iter()
+            if isinstance(node.tag, str) and node.tag.startswith(BPMN) and node.tag not in skip
+            and node.get("id") and node.get("name")}
 
 
 def _element_ids(xml: bytes) -> set[str]:

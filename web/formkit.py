@@ -10,10 +10,13 @@ reject exactly the same data.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+
+from engine.clock import SHANGHAI
 
 RADIO_MAX = 4
 TEXTAREA_FROM = 200
@@ -131,6 +134,17 @@ def _number(raw: str, kinds: set[str]) -> Any:
     return raw
 
 
+def _moment(text: str) -> str:
+    """An ISO moment as Beijing time, the way every other time on the pages reads."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        return text
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
 def describe(schema: dict[str, Any] | None, data: dict[str, Any],
              lang: str) -> list[tuple[str, str]]:
     """(label, value) pairs of case data, labelled and worded by the start form where it can."""
@@ -145,6 +159,8 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any],
             text = "、".join(titles.get(str(v), str(v)) for v in value)
         elif isinstance(value, bool):
             text = ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+        elif isinstance(value, str) and key.endswith("_at"):
+            text = _moment(value)
         else:
             text = titles.get(str(value), "" if value is None else str(value))
         shown.append((label(prop, key, lang) if prop else key, text))

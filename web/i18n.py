@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, redirect, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import Babel
 
 from engine.access import case_number
@@ -38,6 +38,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["desk_explain"] = explain
     app.jinja_env.globals["case_no"] = case_number
+    app.jinja_env.globals["group_titles"] = group_titles
+    app.jinja_env.globals["element_names"] = element_names
     app.jinja_env.globals["task_titles"] = lambda case: {t.id: t.title for t in case.tasks}
     app.jinja_env.globals["process_names"] = lambda found: {p.process_id: p.name for p in found}
 
@@ -45,6 +47,17 @@ def init_app(app: Flask) -> None:
 def explain(basis: dict[str, Any] | None) -> list[str]:
     """The calendar's "why this date" lines for a stored deadline, in the reader's language."""
     return current_app.extensions["desk"].explain(basis, current_lang())
+
+
+def group_titles() -> dict[str, str]:
+    """Group name -> title (卫生健康委 for dept_health), read once per request."""
+    if "group_titles" not in g:
+        g.group_titles = current_app.extensions["desk"].group_titles()
+    return dict(g.group_titles)
+
+
+def element_names(version_id: int) -> dict[str, str]:
+    return dict(current_app.extensions["desk"].element_names(version_id))
 
 
 def process_name(name: str | None) -> str:
