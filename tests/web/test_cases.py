@@ -10,7 +10,7 @@ def test_the_case_page_shows_status_tasks_timers_and_the_audit_trail(client, aut
     auth.login("alice")
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert f"GF{case.id:06d}" in html and "办理中" in html
-    assert "审核共享申请" in html and "BoundaryEvent_answer_deadline" in html
+    assert "审核共享申请" in html and "答复期限届满" in html            # task and S5 timer
     assert "2026-12-04 23:59:59" in html                  # the S5 timer
     assert "自 2026-11-20 收到之日起 10 个工作日内" in html   # the calendar's explanation
     assert "收到申请" in html
