@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, insert, select, update
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Connection, delete, insert, select, update
 
 from . import directory, queries
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
@@ -37,6 +37,7 @@ from .errors import (
 from .forms import FormLibrary
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
+from .rawsql import RawSQL
 from .rules import cite
 from .runtime import (
     CaseStore,
@@ -48,7 +49,6 @@ from .runtime import (
 )
 from .sandbox import make_script_engine
 from .schema import calendar_years, cases, human_tasks, outbox, task_candidates, timers
-from .rawsql import RawSQL
 from .state import StateCodec, TaskJsonCache
 
 SYSTEM = directory.SYSTEM
@@ -240,7 +240,7 @@ class Govflow:
             workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
                                     script_engine=self.script_engine)
             start = workflow.get_tasks(state=TaskState.READY)[0]
-            self.forms.validate(_property(start.task_spec, "form"), _form_part(start, data))
+            self.forms.validate(_start_form(deployed.spec), _form_part(start, data))
             case_id = conn.execute(_INSERT_CASE, {
                 "process_id": deployed.process_id, "version_id": deployed.id,
                 "status": "running", "requester": requester, "data": data, "state": "",
@@ -568,6 +568,15 @@ def _timer_order(timer: Any) -> tuple[bool, dt.datetime]:
 
 def _property(task_spec: Any, name: str) -> str | None:
     return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
+
+
+def _start_form(spec: Any) -> str | None:
+    """The `form` of the process's start event (SpiffWorkflow's own start task precedes it)."""
+    for event in spec.start.outputs:
+        form = _property(event, "form")
+        if form:
+            return form
+    return None
 
 
 def _form_part(start: Any, data: dict[str, Any]) -> dict[str, Any]:

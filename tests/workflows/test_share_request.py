@@ -264,8 +264,6 @@ def test_the_start_form_checks_each_field(gf: Govflow) -> None:
     assert set(bad.value.errors) == {"provider_dept", "share_class", "colour"}
 
 
-@pytest.mark.xfail(strict=True, reason="engine: start_case reads the form of SpiffWorkflow's "
-                   "BpmnStartTask, not of the start event, so it never validates start data")
 def test_start_case_rejects_start_data_the_start_form_refuses(gf: Govflow) -> None:
     with pytest.raises(InvalidTaskData):
         gf.start_case("share_request", BAD_START)
