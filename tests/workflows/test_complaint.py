@@ -1,0 +1,46 @@
+"""complaint: J7, verified and handled within five working days, with feedback."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import InvalidTaskData
+from engine.services import Govflow
+from tests.workflows.conftest import at, complete, end_of, fired, open_task
+
+COMPLAINT = {"requester_name": "李四", "contact": "lisi@example.com", "handling_dept": "dept_civil",
+             "subject": "办事要求重复提交证明", "details": "办理低保时被要求再次提交已共享的出生证明"}
+HANDLED = {"finding": "substantiated", "handling_result": "已责令窗口改正并通报",
+           "feedback": "经核实属实，已改正，感谢监督"}
+
+
+def test_J7_a_complaint_is_handled_in_five_working_days_with_feedback(gf: Govflow) -> None:
+    case = gf.start_case("complaint", COMPLAINT)
+    task = open_task(case, "UserTask_handle_complaint")
+    assert (task.candidate_groups, task.due_at) == (("dept_civil",), end_of(2026, 11, 27))
+    with pytest.raises(InvalidTaskData) as bare:
+        gf.complete_task(task.id, "carl", {"finding": "substantiated"})
+    assert set(bare.value.errors) == {"handling_result", "feedback"}
+    done = gf.complete_task(task.id, "carl", HANDLED)
+    assert (done.data["outcome"], done.data["decision_rule"], done.data["complainant_notified"]) == (
+        "substantiated", "J7", True)
+
+
+def test_J7_lateness_across_the_spring_festival_raises_the_sla_state_only(gf, clock) -> None:
+    clock.set(at(2026, 2, 12, 11))
+    case = gf.start_case("complaint", COMPLAINT)
+    # 02-13, 02-14 (make-up Saturday), holiday 02-15..02-23, then 02-24, 02-25, 02-26.
+    assert open_task(case, "UserTask_handle_complaint").due_at == end_of(2026, 2, 26)
+    clock.set(at(2026, 2, 27))
+    gf.fire_due_timers()
+    late = gf.get_case(case.id)
+    assert fired(late) == [("BoundaryEvent_handle_complaint_overdue", "J7")]
+    assert late.status == "running" and late.data["sla_state"] == "overdue"
+    assert complete(gf, late, "UserTask_handle_complaint", "carl", HANDLED).status == "completed"
+
+
+def test_a_case_reloaded_in_a_fresh_engine_continues(gf: Govflow, clock) -> None:
+    case = gf.start_case("complaint", COMPLAINT)
+    done = complete(Govflow(gf.db, clock=clock, verify_state=True), case,
+                    "UserTask_handle_complaint", "carl", HANDLED)
+    assert done.status == "completed"
