@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -201,7 +201,7 @@ def _plain_status(day: date) -> tuple[bool, DayNote | None]:
     return (True, None) if day.weekday() < 5 else (False, DayNote(day, "weekend", None))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cc_status(day: date) -> tuple[bool, DayNote | None]:
     """(is working day, note) from chinesecalendar, cached: each call there costs ~15 µs."""
     on_holiday, name = chinese_calendar.get_holiday_detail(day)

@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, select
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import Connection, bindparam, select
 
 from .audit import PendingEvent, chain_rows, write_events
 from .calendar import Deadline
 from .definitions import DeployedVersion
 from .errors import CaseNotFound, Conflict
 from .models import AuditEvent, TaskView, TimerView
-from .schema import cases, human_tasks, task_candidates, timers
 from .rawsql import RawSQL
+from .schema import timers
 from .state import StateCodec, TaskJsonCache
 
 # Deadlines computed by the `deadline()` script helper during the current step, by ISO

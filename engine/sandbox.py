@@ -34,7 +34,10 @@ from types import CodeType
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
 from RestrictedPython.Guards import (
-    full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence, safer_getattr_raise,
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr_raise,
 )
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import RestrictingNodeTransformer

@@ -9,14 +9,18 @@ National Day 10-01..07 (make-up Sun 09-20, Sat 10-10).
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
 
 from engine.calendar import (
-    DayNote, Deadline, WorkCalendar, YearTable, load_year_file,
+    DayNote,
+    Deadline,
+    WorkCalendar,
+    YearTable,
+    load_year_file,
 )
 from engine.errors import CalendarDataError, CalendarNotCovered
 
@@ -214,13 +218,13 @@ def test_due_is_at_the_configured_end_of_day_in_shanghai():
 
 
 def test_an_aware_utc_receipt_is_dated_by_the_shanghai_calendar(cal):
-    aware = cal.deadline(datetime(2026, 9, 30, 20, 0, tzinfo=timezone.utc), 1)
+    aware = cal.deadline(datetime(2026, 9, 30, 20, 0, tzinfo=UTC), 1)
     naive = cal.deadline(datetime(2026, 9, 30, 20, 0), 1)
-    assert aware.received == datetime(2026, 9, 30, 20, 0, tzinfo=timezone.utc)
+    assert aware.received == datetime(2026, 9, 30, 20, 0, tzinfo=UTC)
     assert aware.notes[0].day == date(2026, 10, 2)    # received on 10-01 in Shanghai
     assert naive.notes[0].day == date(2026, 10, 1)    # received on 09-30 in Shanghai
     assert naive.received == datetime(2026, 9, 30, 20, 0, tzinfo=SHANGHAI)
-    assert cal.deadline(datetime(2026, 9, 29, 20, 0, tzinfo=timezone.utc), 1).due == eod(
+    assert cal.deadline(datetime(2026, 9, 29, 20, 0, tzinfo=UTC), 1).due == eod(
         2026, 10, 8)
     assert cal.deadline(datetime(2026, 9, 29, 20, 0), 1).due == eod(2026, 9, 30)
 

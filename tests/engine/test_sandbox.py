@@ -14,7 +14,10 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ScriptError
 from engine.sandbox import (
-    SandboxedEnvironment, _compile, check_script, make_script_engine,
+    SandboxedEnvironment,
+    _compile,
+    check_script,
+    make_script_engine,
 )
 
 

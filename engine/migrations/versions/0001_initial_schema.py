@@ -5,10 +5,11 @@ Revises:
 Create Date: 2026-11-21 05:45:41.285137
 """
 
-from alembic import op
 import sqlalchemy as sa
-import engine.schema
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import engine.schema
 
 revision = '0001'
 down_revision = None
