@@ -80,6 +80,7 @@ class CaseView:
     tasks: tuple[TaskView, ...] = field(default=())
     timers: tuple[TimerView, ...] = field(default=())
     events: tuple[AuditEvent, ...] = field(default=())
+    sla: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ _CASE_EVENTS = select(audit_events).where(
 _CASE = select(
     cases.c.id, cases.c.process_id, cases.c.version_id, cases.c.status, cases.c.requester,
     cases.c.data, cases.c.incident, cases.c.started_at, cases.c.started_by,
-    cases.c.updated_at, cases.c.completed_at, process_versions.c.version,
+    cases.c.updated_at, cases.c.completed_at, cases.c.sla, process_versions.c.version,
 ).join(process_versions, process_versions.c.id == cases.c.version_id).where(
     cases.c.id == bindparam("p_case"))
 
@@ -117,4 +117,4 @@ def get_case(conn: Connection, case_id: int, *, full: bool = True) -> CaseView:
         id=row.id, process_id=row.process_id, version=row.version, version_id=row.version_id,
         status=row.status, requester=row.requester, data=row.data, incident=row.incident,
         started_at=row.started_at, started_by=row.started_by, updated_at=row.updated_at,
-        completed_at=row.completed_at, **extra)
+        completed_at=row.completed_at, sla=row.sla, **extra)

@@ -43,14 +43,15 @@ _deadline_log: contextvars.ContextVar[dict[str, Deadline]] = contextvars.Context
 # go through SQLAlchemy.
 _CASE_HEAD = (
     "SELECT version_id, revision, audit_head, audit_seq, status, requester, incident,"
-    " started_at, started_by FROM cases WHERE id = :case_id")
+    " started_at, started_by, sla FROM cases WHERE id = :case_id")
 _CASE_STATE = "SELECT state FROM cases WHERE id = :case_id"
 _OPEN_TASK_IDS = "SELECT id FROM human_tasks WHERE case_id = :case_id AND state = 'open'"
 _CASE_TIMERS = select(timers).where(timers.c.case_id == bindparam("p_case"))
 
 _SAVE_CASE = (
     "UPDATE cases SET state = :state, data = :data, status = :status, revision = :revision,"
-    " audit_head = :head, audit_seq = :seq, incident = :incident, updated_at = :now,"
+    " audit_head = :head, audit_seq = :seq, incident = :incident, sla = :sla,"
+    " updated_at = :now,"
     " completed_at = :completed_at"
     " WHERE id = :case_id AND revision = :seen_revision AND audit_seq = :seen_seq")
 _CLOSE_TASK = ("UPDATE human_tasks SET state = :state, completed_at = :now,"
@@ -120,6 +121,7 @@ class LoadedCase:
     data: dict[str, Any]
     started_at: dt.datetime
     started_by: str | None
+    sla: dict[str, Any] | None = None
     # what the current step did, cleared when the case goes back to the cache
     events: list[PendingEvent] = field(default_factory=list)
     new_tasks: list[NewHumanTask] = field(default_factory=list)
@@ -195,7 +197,7 @@ class CaseStore:
         if head is None:
             raise CaseNotFound(f"case {case_id} does not exist")
         (version_id, revision, audit_head, audit_seq, status, requester, incident, started_at,
-         started_by) = head
+         started_by, sla) = head
         if cached is not None and cached.revision == revision:
             cached.audit_head, cached.audit_seq = audit_head, audit_seq
             return cached
@@ -212,7 +214,7 @@ class CaseStore:
             timers={r.task_id: TimerView(case_id, r.task_id, r.element_id, r.fire_at,
                                          r.provisional, r.rule, r.basis) for r in timer_rows},
             data=dict(case_data(workflow)), started_at=raw.read_when(started_at),
-            started_by=started_by,
+            started_by=started_by, sla=raw.read_doc(sla),
         )
 
     # -- save ----------------------------------------------------------------------------
@@ -230,7 +232,7 @@ class CaseStore:
             "case_id": case.id, "seen_revision": case.revision, "seen_seq": case.audit_seq,
             "state": state, "data": w.doc(data), "status": case.status,
             "revision": case.revision + 1, "head": head, "seq": seq,
-            "incident": w.doc(case.incident), "now": w.when(now),
+            "incident": w.doc(case.incident), "sla": w.doc(case.sla), "now": w.when(now),
             "completed_at": w.when(now if case.status == "completed" else None),
         })
         if saved != 1:

@@ -86,6 +86,8 @@ cases = Table(
     Column("audit_head", String(64), nullable=False),
     Column("audit_seq", Integer, nullable=False),
     Column("incident", Json),
+    # limits breached so far: {"state": "overdue", "breaches": [{rule, element_id, at}]}
+    Column("sla", Json),
     Column("started_at", UTCDateTime, nullable=False),
     Column("started_by", String(200)),
     Column("updated_at", UTCDateTime, nullable=False),

@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -52,6 +53,9 @@ from .schema import calendar_years, cases, human_tasks, outbox, task_candidates,
 from .state import StateCodec, TaskJsonCache
 
 SYSTEM = directory.SYSTEM
+# What a system decision records of the deciding task's data.
+DECISION_KEYS = ("outcome", "decision", "decided_by", "decision_rule", "decision_reason",
+                 "sla_state", "sla_breach_rule")
 _INSERT_CASE = insert(cases)
 _TASK_ACCESS = ("SELECT case_id, element_id, state, assignee, form, completed_by,"
                 " candidate_groups FROM human_tasks WHERE id = :task_id")
@@ -395,6 +399,9 @@ class Govflow:
                         now, SYSTEM, "timer_fired", task_id, timer.element_id, timer.rule,
                         details={"due": timer.fire_at.isoformat() if timer.fire_at else None,
                                  "authority": cite(timer.rule)}))
+                    spec = case.workflow.get_task_from_id(UUID(task_id)).task_spec
+                    if getattr(spec, "cancel_activity", True) is False:
+                        case.sla = _breached(case.sla, timer, now)
                 self._step(conn, case, lambda wf: wf.refresh_timers(), actor=SYSTEM,
                            clock=FrozenClock(now))
             except BaseException:
@@ -410,10 +417,21 @@ class Govflow:
         workflow = case.workflow
         workflow.script_engine = self.script_engine  # deserializing drops it: always reattach
         before = dict(case.data)
+        trigger = case.events[-1] if case.events else None
+
+        def record_decision(task: Any) -> None:
+            """A script or decision table that cites a rule decided for the system."""
+            rule = _property(task.task_spec, "rule")
+            if rule and isinstance(task.task_spec, ScriptTask | BusinessRuleTask):
+                case.events.append(PendingEvent(
+                    self.now(), SYSTEM, "system_decision", str(task.id), task.task_spec.name,
+                    rule, details={"authority": cite(rule), "decision": {
+                        k: task.data[k] for k in DECISION_KEYS if k in task.data}}))
+
         with running_on(clock or self.clock), collecting_deadlines() as deadlines:
             try:
                 move(workflow)
-                workflow.do_engine_steps()
+                workflow.do_engine_steps(did_complete_task=record_decision)
                 case.new_tasks = self._assign_new_tasks(case)
             except Exception as exc:  # noqa: BLE001 - every failure of a model is an incident
                 self._raise_incident(case, exc)
@@ -422,8 +440,8 @@ class Govflow:
                     case.status, case.incident = "running", None
                     case.events.append(PendingEvent(self.now(), actor, "incident_resolved"))
             changes = _diff(before, workflow.last_task.data if workflow.last_task else before)
-            if changes and case.events:
-                case.events[-1].details = {**(case.events[-1].details or {}), "changes": changes}
+            if changes and trigger is not None:
+                trigger.details = {**(trigger.details or {}), "changes": changes}
             if workflow.completed and case.status != "completed":
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
@@ -508,7 +526,7 @@ class Govflow:
             started_by=case.started_by, updated_at=case.saved_at or self.now(),
             completed_at=case.saved_at if case.status == "completed" else None,
             tasks=tasks, timers=tuple(sorted(case.timers.values(), key=_timer_order)),
-            events=case.saved_events)
+            events=case.saved_events, sla=case.sla)
 
     def _open_task(self, conn: Connection, task_id: str) -> TaskAccess:
         raw = RawSQL.of(conn)
@@ -560,6 +578,14 @@ class Govflow:
     def process_xml(self, process_id: str) -> bytes:
         with self.db.read() as conn:
             return self.definitions.xml(conn, self.definitions.latest(conn, process_id).id)
+
+
+def _breached(sla: dict[str, Any] | None, timer: Any, now: dt.datetime) -> dict[str, Any]:
+    """A non-interrupting limit ran out: the case is overdue; nothing is decided."""
+    breaches = list((sla or {}).get("breaches", ()))
+    breaches.append({"rule": timer.rule, "element_id": timer.element_id,
+                     "at": now.isoformat()})
+    return {"state": "overdue", "breaches": breaches}
 
 
 def _timer_order(timer: Any) -> tuple[bool, dt.datetime]:

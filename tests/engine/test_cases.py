@@ -18,7 +18,10 @@ def test_starting_a_case_runs_it_until_a_person_must_act(gf: Govflow) -> None:
     assert (task.element_id, task.candidate_groups, task.lane) == (
         "UserTask_provider_review", ("dept_health",), "数据提供部门")
     assert task.title == "审核共享申请"
-    assert [e.action for e in case.events] == ["case_started"]
+    started, checked = case.events
+    assert started.action == "case_started" and started.details["data"]["provider_dept"]
+    # S9: the system checked the request against the approved application scenarios.
+    assert (checked.action, checked.actor, checked.rule) == ("system_decision", "system", "S9")
 
 
 def test_candidate_groups_follow_the_case_data(gf: Govflow) -> None:

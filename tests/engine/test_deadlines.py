@@ -58,6 +58,7 @@ def test_S5_silence_until_the_deadline_is_deemed_approval_by_the_system(gf, cloc
     assert fired.actor == "system" and fired.rule == "S5" and "HB 20" in fired.details["authority"]
     assert fired.details["changes"]["outcome"] == [None, "granted"]
     assert done.tasks[0].state == "cancelled"
+    assert done.sla is None  # S5 decides by silence: an outcome, not a breach
     assert gf.fire_due_timers().fired == ()
 
 

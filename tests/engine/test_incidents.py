@@ -102,6 +102,9 @@ def test_a_non_interrupting_limit_raises_the_sla_state_without_deciding(gf, cloc
     assert [c for c, _ in gf.fire_due_timers().fired] == [case.id]
     later = gf.get_case(case.id)
     assert later.status == "running" and later.data["sla_state"] == "overdue"
+    assert later.sla["state"] == "overdue"
+    assert [(b["rule"], b["element_id"]) for b in later.sla["breaches"]] == [
+        ("J2", "BoundaryEvent_remind")]
     assert [t.state for t in later.tasks] == ["open"]
     fired = [e for e in later.events if e.action == "timer_fired"][0]
     assert fired.rule == "J2" and fired.details["changes"]["sla_state"] == [None, "overdue"]

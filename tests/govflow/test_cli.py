@@ -50,8 +50,9 @@ def test_a_share_request_goes_from_start_to_completion_on_the_command_line(cli) 
     assert "case 1 is completed" in done.output
     shown = json.loads(cli("case", "1", "--json").output)
     assert shown["data"]["outcome"] == "granted"
-    assert [e["action"] for e in shown["events"]] == [
-        "case_started", "task_claimed", "task_completed", "case_completed"]
+    assert [(e["action"], e["rule"]) for e in shown["events"]] == [
+        ("case_started", None), ("system_decision", "S9"), ("task_claimed", None),
+        ("task_completed", "S2,S3,S4"), ("system_decision", "S11"), ("case_completed", None)]
     assert cli("audit", "verify").output.strip() == "audit trail intact"
 
 

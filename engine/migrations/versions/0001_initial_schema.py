@@ -1,15 +1,14 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-21 05:45:41.285137
+Revises:
+Create Date: 2026-11-21 05:54:10.574233
 """
 
-import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
-
+import sqlalchemy as sa
 import engine.schema
+from sqlalchemy.dialects import postgresql
 
 revision = '0001'
 down_revision = None
@@ -18,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table('calendar_years',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('table', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
@@ -80,6 +78,7 @@ def upgrade() -> None:
     sa.Column('audit_head', sa.String(length=64), nullable=False),
     sa.Column('audit_seq', sa.Integer(), nullable=False),
     sa.Column('incident', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('sla', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('started_at', engine.schema.UTCDateTime(timezone=True), nullable=False),
     sa.Column('started_by', sa.String(length=200), nullable=True),
     sa.Column('updated_at', engine.schema.UTCDateTime(timezone=True), nullable=False),
@@ -224,9 +223,7 @@ def upgrade() -> None:
 
 
 
-
 def downgrade() -> None:
-
     with op.batch_alter_table('task_candidates', schema=None) as batch_op:
         batch_op.drop_index('ix_task_candidates_group')
 
@@ -272,4 +269,3 @@ def downgrade() -> None:
     op.drop_table('process_versions')
     op.drop_table('groups')
     op.drop_table('calendar_years')
-
