@@ -1,9 +1,11 @@
 """The reviewer's inbox: open tasks in scope, filtered, sorted and paged, with SLA states.
 
-The query is two index range scans joined by UNION: the tasks a user holds
-(`ix_human_tasks_assignee`) and the unclaimed open tasks of their groups
-(`ix_task_candidates_group`). Neither touches closed tasks, so its cost follows the
-open work of the user's groups, not the size of the history (see bench/inbox.py).
+Each source of work is read on its own index in due-date order and stops after the
+rows the page needs: the tasks a user holds (`ix_human_tasks_assignee`) and the
+unclaimed open tasks of each of their groups (`ix_task_candidates_group`); the sources
+are merged in Python. Totals are counted up to COUNT_CAP (shown as "200+"). No read
+touches closed tasks or scans a whole group, so the cost follows the page, not the
+size of the history nor of the backlog (see bench/inbox.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, literal, or_, select, union
+from sqlalchemy import Connection, Select, or_, select, true
 
 from .access import Viewer, case_number, parse_case_number
 from .models import TaskView
@@ -21,7 +23,7 @@ from .sla import STATES, Sla, SlaClock
 
 VIEWS = ("all", "mine", "groups", "overdue")
 SORTS = ("due", "received")
-COUNT_CAP = 10_000
+COUNT_CAP = 200
 
 
 @dataclass(frozen=True)
@@ -62,38 +64,49 @@ class InboxQuery:
         object.__setattr__(self, "per_page", min(max(int(self.per_page or 25), 1), 200))
 
 
-def _scope(viewer: Viewer, view: str) -> Any:
-    """The ids (and sort keys) of open tasks in `viewer`'s scope, as a UNION subquery."""
-    cols = (human_tasks.c.id, human_tasks.c.due_at, human_tasks.c.created_at)
-    mine = select(*cols).where(human_tasks.c.assignee == viewer.username,
-                               human_tasks.c.state == "open")
-    groups = (select(*cols).select_from(task_candidates)
-              .join(human_tasks, human_tasks.c.id == task_candidates.c.task_id)
-              .where(task_candidates.c.group_name.in_(sorted(viewer.groups)),
-                     task_candidates.c.is_open.is_(True), human_tasks.c.assignee.is_(None)))
-    parts = {"mine": [mine], "groups": [groups]}.get(view, [mine, groups])
-    if not viewer.groups:
-        parts = [p for p in parts if p is not groups] or [mine]
-    return (union(*parts) if len(parts) > 1 else parts[0]).subquery("scope")
+def _sources(viewer: Viewer, view: str) -> list[tuple[Select[Any], Any]]:
+    """One SELECT per source of work, with the due column its index is sorted on.
+
+    The tasks a user holds walk `ix_human_tasks_assignee` (assignee, state, due_at);
+    each of their groups walks `ix_task_candidates_group` (group, is_open, due_at).
+    """
+    sources: list[tuple[Select[Any], Any]] = []
+    if view != "groups":
+        sources.append((select(human_tasks).where(human_tasks.c.assignee == viewer.username,
+                                                  human_tasks.c.state == "open"),
+                        human_tasks.c.due_at))
+    if view != "mine":
+        for group in sorted(viewer.groups):
+            sources.append((
+                select(human_tasks).select_from(task_candidates)
+                .join(human_tasks, human_tasks.c.id == task_candidates.c.task_id)
+                .where(task_candidates.c.group_name == group,
+                       task_candidates.c.is_open == true(), human_tasks.c.assignee.is_(None)),
+                task_candidates.c.due_at))
+    return sources
 
 
-def _filtered(viewer: Viewer, query: InboxQuery, clock: SlaClock) -> Select[Any]:
-    scope = _scope(viewer, query.view)
-    stmt = select(human_tasks).join(scope, scope.c.id == human_tasks.c.id)
-    if query.view == "overdue" or query.state == "overdue":
-        stmt = stmt.where(human_tasks.c.due_at < clock.now)
-    if query.state == "due_soon":
-        stmt = stmt.where(human_tasks.c.due_at >= clock.now,
-                          human_tasks.c.due_at <= clock.due_soon_until(),
+def _narrow(stmt: Select[Any], due: Any, query: InboxQuery, clock: SlaClock,
+            dated: bool) -> Select[Any] | None:
+    """Apply the filters to one source; None when no task of it can match."""
+    state = "overdue" if query.view == "overdue" else query.state
+    if not dated:
+        if state not in (None, "no_deadline"):
+            return None
+        stmt = stmt.where(due.is_(None))
+    elif state == "no_deadline":
+        return None
+    else:
+        stmt = stmt.where(due.is_not(None))
+    if state == "overdue":
+        stmt = stmt.where(due < clock.now)
+    elif state == "due_soon":
+        stmt = stmt.where(due >= clock.now, due <= clock.due_soon_until(),
                           human_tasks.c.due_provisional.is_(False))
-    elif query.state == "on_time":
-        stmt = stmt.where(human_tasks.c.due_at > clock.due_soon_until(),
-                          human_tasks.c.due_provisional.is_(False))
-    elif query.state == "provisional":
-        stmt = stmt.where(human_tasks.c.due_provisional.is_(True),
-                          human_tasks.c.due_at >= clock.now)
-    elif query.state == "no_deadline":
-        stmt = stmt.where(human_tasks.c.due_at.is_(None))
+    elif state == "on_time":
+        stmt = stmt.where(due > clock.due_soon_until(), human_tasks.c.due_provisional.is_(False))
+    elif state == "provisional":
+        stmt = stmt.where(due >= clock.now, human_tasks.c.due_provisional.is_(True))
     if query.process_id:
         stmt = stmt.where(human_tasks.c.process_id == query.process_id)
     if query.search and query.search.strip():
@@ -106,27 +119,65 @@ def _filtered(viewer: Viewer, query: InboxQuery, clock: SlaClock) -> Select[Any]
     return stmt
 
 
-def inbox(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock) -> Inbox:
-    stmt = _filtered(viewer, query, clock)
-    counted = select(literal(1)).select_from(stmt.limit(COUNT_CAP + 1).subquery())
-    total = conn.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
-    key = human_tasks.c.due_at if query.sort == "due" else human_tasks.c.created_at
-    rows = conn.execute(stmt.order_by(key.is_(None), key, human_tasks.c.created_at,
-                                      human_tasks.c.case_id, human_tasks.c.id)
-                        .limit(query.per_page).offset((query.page - 1) * query.per_page))
+def _parts(viewer: Viewer, query: InboxQuery, clock: SlaClock, dated: bool) -> list[
+        tuple[Select[Any], Any]]:
     found = []
-    for row in rows:
-        task = task_from_row(row)
-        found.append(InboxRow(task, clock.of(task), case_number(task.case_id)))
-    return Inbox(tuple(found), min(total, COUNT_CAP), total > COUNT_CAP, query.page,
-                 query.per_page)
+    for stmt, due in _sources(viewer, query.view):
+        narrowed = _narrow(stmt, due, query, clock, dated)
+        if narrowed is not None:
+            found.append((narrowed, due))
+    return found
+
+
+def _count(conn: Connection, parts: list[tuple[Select[Any], Any]]) -> int:
+    """Distinct tasks over all parts, counting at most COUNT_CAP + 1.
+
+    Each part reads at most COUNT_CAP + 1 ids off its index range; a task offered to
+    two of the user's groups counts once.
+    """
+    seen: set[str] = set()
+    for stmt, _ in parts:
+        seen.update(conn.execute(stmt.with_only_columns(human_tasks.c.id)
+                                 .limit(COUNT_CAP + 1)).scalars())
+        if len(seen) > COUNT_CAP:
+            break
+    return len(seen)
+
+
+def _sort_key(task: TaskView, sort: str) -> tuple[Any, ...]:
+    key = task.due_at if sort == "due" else task.created_at
+    return (key is None, key or task.created_at, task.created_at, task.case_id, task.id)
+
+
+def _top(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock,
+         k: int) -> list[TaskView]:
+    """The first k tasks in order: each source gives its own first k, walking its index."""
+    found: dict[str, TaskView] = {}
+    for dated in (True, False):
+        for stmt, due in _parts(viewer, query, clock, dated):
+            key = due if query.sort == "due" and dated else human_tasks.c.created_at
+            rows = conn.execute(stmt.order_by(key, human_tasks.c.created_at,
+                                              human_tasks.c.case_id, human_tasks.c.id).limit(k))
+            for row in rows:
+                found.setdefault(row.id, task_from_row(row))
+        if len(found) >= k and query.sort == "due":
+            break      # undated tasks sort after every dated one
+    return sorted(found.values(), key=lambda t: _sort_key(t, query.sort))[:k]
+
+
+def inbox(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock) -> Inbox:
+    total = _count(conn, _parts(viewer, query, clock, True) + _parts(viewer, query, clock, False))
+    first = (query.page - 1) * query.per_page
+    tasks = _top(conn, viewer, query, clock, first + query.per_page)[first:]
+    rows = tuple(InboxRow(t, clock.of(t), case_number(t.case_id)) for t in tasks)
+    return Inbox(rows, min(total, COUNT_CAP), total > COUNT_CAP, query.page, query.per_page)
 
 
 def tab_counts(conn: Connection, viewer: Viewer, clock: SlaClock) -> dict[str, int]:
     """How many tasks each tab holds, capped like the inbox total."""
     counts = {}
     for view in ("mine", "groups", "overdue"):
-        stmt = _filtered(viewer, InboxQuery(view=view), clock).limit(COUNT_CAP + 1)
-        counts[view] = min(conn.execute(
-            select(func.count()).select_from(stmt.subquery())).scalar_one(), COUNT_CAP)
+        query = InboxQuery(view=view)
+        parts = _parts(viewer, query, clock, True) + _parts(viewer, query, clock, False)
+        counts[view] = min(_count(conn, parts), COUNT_CAP)
     return counts

@@ -7,7 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import (
-    Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session,
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _

@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import (
-    Blueprint, abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for,
+    Blueprint,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
 )
 from flask_babel import gettext as _
 

@@ -14,7 +14,12 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (
-    CalendarNotCovered, Conflict, EngineError, InvalidTaskData, NotAllowed, NotFound,
+    CalendarNotCovered,
+    Conflict,
+    EngineError,
+    InvalidTaskData,
+    NotAllowed,
+    NotFound,
 )
 
 from .auth import safe_next

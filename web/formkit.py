@@ -26,7 +26,7 @@ TEXTAREA_FROM = 200
 class Field:
     name: str
     label: str
-    widget: str            # text | textarea | select | radio | checkbox | checkboxes | number | date
+    widget: str  # text textarea select radio checkbox checkboxes number date
     required: bool
     help: str | None = None
     options: list[tuple[str, str]] = field(default_factory=list)

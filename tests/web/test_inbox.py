@@ -121,3 +121,14 @@ def test_transfer_to_a_colleague_in_the_same_group_needs_a_reason(client, auth, 
     assert wgf.get_task(task.id).assignee == "amy"
     events = wgf.get_case(task.case_id).events
     assert events[-1].action == "task_transferred" and events[-1].details["reason"] == "休假"
+
+
+def test_long_queues_are_counted_up_to_a_cap_and_shown_as_more_than(
+        client, auth, wgf, monkeypatch) -> None:
+    from engine import inbox
+    monkeypatch.setattr(inbox, "COUNT_CAP", 2)
+    for _ in range(3):
+        start_share(wgf)
+    auth.login("alice")
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "超过 2 项任务" in html and len(rows(html)) == 3

@@ -50,7 +50,9 @@ def test_a_wrong_code_looks_exactly_like_an_unknown_case(client) -> None:
     wrong = client.post("/portal/track", data={"number": other_number, "code": code})
     unknown = client.post("/portal/track", data={"number": "GF999999", "code": code})
     assert wrong.status_code == unknown.status_code == 404
-    strip = lambda r: r.get_data(as_text=True).replace(other_number, "").replace("GF999999", "")
+    def strip(response) -> str:
+        return response.get_data(as_text=True).replace(other_number, "").replace("GF999999", "")
+
     assert strip(wrong) == strip(unknown)
     assert "张三" not in strip(wrong)
 
