@@ -87,6 +87,13 @@ class Desk:
         with self.gf.db.read() as conn:
             return dict(conn.execute(select(groups.c.name, groups.c.title)).all())
 
+    def departments(self) -> dict[str, str]:
+        """Department groups (name -> title), for choosing one on a form."""
+        with self.gf.db.read() as conn:
+            return dict(conn.execute(select(groups.c.name, groups.c.title)
+                                     .where(groups.c.kind == "department")
+                                     .order_by(groups.c.name)).all())
+
     def sla_clock(self) -> SlaClock:
         return SlaClock(self.gf.calendar, self.gf.now())
 

@@ -6,6 +6,8 @@ A few share requests are started so that the inbox is not empty on first sign-in
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine import directory
 from engine.errors import EngineError
 from engine.services import Govflow
@@ -15,8 +17,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "legal_review": ("合法性审查", "role"),
     "expert_panel": ("专家论证组", "role"),
     "confidentiality": ("保密审查", "role"),
+    "competent_authority": ("有权国家机关（商业秘密和个人隐私审查）", "role"),
     "hearing": ("听证与征求意见", "role"),
-    "responsible_dept": ("责任部门", "role"),
     "administrators": ("系统管理员", "role"),
     "dept_health": ("卫生健康委", "department"),
     "dept_civil": ("民政厅", "department"),
@@ -33,19 +35,33 @@ USERS: list[tuple[str, str, list[str], str]] = [
     ("lena", "林法审", ["legal_review"], "legality review (合法性审查)"),
     ("evan", "赵专家", ["expert_panel"], "expert panel (专家论证)"),
     ("sara", "孙保密", ["confidentiality"], "confidentiality review (保密审查)"),
+    ("cora", "曹审查", ["competent_authority"], "competent authority: privacy, trade secrets"),
     ("hugo", "胡听证", ["hearing"], "hearing and consultation (听证)"),
-    ("rita", "任责任", ["responsible_dept"], "responsible department (责任部门)"),
+    ("rita", "任资源", ["dept_natural_resources"],
+     "responsible department for transferred objections (责任部门, 自然资源厅)"),
     ("root", "系统管理员", ["administrators"], "administrator (系统管理员)"),
 ]
 
-DEMO_SHARE_REQUESTS = [
-    {"share_class": "conditional", "provider_dept": "dept_health", "requester_dept": "dept_civil",
-     "requester_name": "民政厅社会救助处", "dataset": "出生医学证明"},
-    {"share_class": "conditional", "provider_dept": "dept_health", "requester_dept": "dept_civil",
-     "requester_name": "民政厅婚姻登记处", "dataset": "死亡医学证明"},
-    {"share_class": "conditional", "provider_dept": "dept_civil",
-     "requester_dept": "dept_health", "requester_name": "卫生健康委疾控处",
-     "dataset": "低保对象名单"},
+DEMO_CASES: list[tuple[str, str | None, dict[str, Any]]] = [
+    ("share_request", "carl", {
+        "requester_dept": "dept_civil", "provider_dept": "dept_health",
+        "requester_name": "民政厅社会救助处", "dataset": "出生医学证明",
+        "share_class": "conditional",
+        "purpose": "核对困难家庭新生儿信息，办理社会救助", "data_items": ["姓名", "出生日期"]}),
+    ("share_request", "carl", {
+        "requester_dept": "dept_civil", "provider_dept": "dept_health",
+        "requester_name": "民政厅婚姻登记处", "dataset": "死亡医学证明",
+        "share_class": "conditional",
+        "purpose": "婚姻登记时核验当事人状况", "data_items": ["姓名", "死亡日期"]}),
+    ("objection", None, {
+        "requester_name": "张三", "contact": "13800000000", "provider_dept": "dept_health",
+        "dataset": "出生医学证明", "data_kind": "collected", "grounds": ["wrong"],
+        "details": "出生日期登记为 1990-01-02，应为 1990-01-20。", "evidence": ["户口簿复印件"]}),
+    ("open_data_application", None, {
+        "requester_name": "某某科技有限公司", "applicant_type": "organisation",
+        "contact": "contact@example.com", "provider_dept": "dept_natural_resources",
+        "dataset": "土地利用现状数据", "purpose": "城市规划研究", "term": "2027-12-31",
+        "security_measures": "专人管理，数据不出内网"}),
 ]
 
 
@@ -87,10 +103,11 @@ def _groups_named_in_models(gf: Govflow) -> dict[str, tuple[str, str]]:
 
 
 def _demo_cases(gf: Govflow) -> None:
-    if gf.inbox("alice").total or gf.inbox("carl").total:
+    """Start a few cases once, so every demo role finds work; skip a model not deployed."""
+    if gf.inbox("alice").total or gf.inbox("dora").total:
         return
-    try:
-        for data in DEMO_SHARE_REQUESTS:
-            gf.start_case("share_request", dict(data), user="carl")
-    except EngineError:  # demo cases are a convenience: the process may not be deployed
-        return
+    for process_id, user, data in DEMO_CASES:
+        try:
+            gf.start_case(process_id, dict(data), user=user)
+        except EngineError:  # the model is not deployed here, or its form has changed
+            continue

@@ -48,7 +48,8 @@ def _startable() -> list[Any]:
 @login_required
 def detail(case_id: int) -> Any:
     page = desk().case_page(g.user, case_id)
-    data = formkit.describe(page.start_schema, page.case.data, current_lang())
+    data = formkit.describe(page.start_schema, page.case.data, current_lang(),
+                            desk().departments())
     return render_template("cases/detail.html", page=page, data=data)
 
 
@@ -93,7 +94,9 @@ def download(attachment_id: int) -> Any:
 def new(process_id: str) -> Any:
     info = desk().process(process_id, "department")
     schema = desk().gf.forms.schema(info.start_form) if info.start_form else {}
-    values, errors = {}, None
+    departments = desk().departments()
+    own = [d for d in departments if d in g.user.groups]
+    values, errors = {"requester_dept": own[0]} if own else {}, None
     if request.method == "POST":
         values = request.form.to_dict()
         try:
@@ -103,6 +106,6 @@ def new(process_id: str) -> Any:
         else:
             flash(_("Submitted as case %(number)s.", number=case_number(case.id)), "info")
             return redirect(url_for(".detail", case_id=case.id))
-    form = formkit.fields(schema, current_lang(), values, errors)
+    form = formkit.fields(schema, current_lang(), values, errors, departments)
     return render_template("cases/new.html", info=info, form=form, errors=errors,
                            schema=schema), 422 if errors else 200

@@ -50,8 +50,18 @@ def label(prop: dict[str, Any], name: str, lang: str) -> str:
 
 
 def option_titles(prop: dict[str, Any], lang: str) -> dict[str, str]:
-    titles = prop.get("x-enum-titles-en" if lang == "en" else "x-enum-titles") or {}
-    return {str(v): str(titles.get(str(v), v)) for v in prop.get("enum", [])}
+    """Option value -> label; an array's labels may sit on the array or on its items."""
+    key = "x-enum-titles-en" if lang == "en" else "x-enum-titles"
+    items = prop.get("items", {}) if isinstance(prop.get("items"), dict) else {}
+    titles = {**(items.get(key) or {}), **(prop.get(key) or {})}
+    if lang == "en" and not titles:
+        titles = {**(items.get("x-enum-titles") or {}), **(prop.get("x-enum-titles") or {})}
+    return {str(v): str(titles.get(str(v), v)) for v in prop.get("enum", items.get("enum", []))}
+
+
+def is_department(name: str, prop: dict[str, Any]) -> bool:
+    """Fields naming a department group (`provider_dept`, ...) are chosen from a list."""
+    return name.endswith("_dept") and "string" in _types(prop) and "enum" not in prop
 
 
 def _widget(prop: dict[str, Any]) -> tuple[str, list[tuple[str, str]] | None]:
@@ -64,7 +74,7 @@ def _widget(prop: dict[str, Any]) -> tuple[str, list[tuple[str, str]] | None]:
         return ("radio" if len(prop["enum"]) <= RADIO_MAX else "select"), None
     if kinds & {"integer", "number"}:
         return "number", None
-    if prop.get("format") == "date":
+    if prop.get("format") == "date" or prop.get("pattern") == r"^\d{4}-\d{2}-\d{2}$":
         return "date", None
     if prop.get("x-widget") == "textarea" or prop.get("maxLength", 0) > TEXTAREA_FROM:
         return "textarea", None
@@ -72,8 +82,12 @@ def _widget(prop: dict[str, Any]) -> tuple[str, list[tuple[str, str]] | None]:
 
 
 def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = None,
-           errors: dict[str, str] | None = None) -> list[Field]:
-    """The fields of a form, in schema order, with values and errors to show."""
+           errors: dict[str, str] | None = None,
+           departments: dict[str, str] | None = None) -> list[Field]:
+    """The fields of a form, in schema order, with values and errors to show.
+
+    `departments` (group name -> title) turns department fields into a choice list.
+    """
     values, errors = values or {}, errors or {}
     required = set(schema.get("required", []))
     found = []
@@ -81,8 +95,10 @@ def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = No
         if prop.get("readOnly") or "object" in _types(prop):
             continue
         widget, _ = _widget(prop)
-        items = prop.get("items", {}) if widget == "checkboxes" else prop
-        options = list(option_titles(items, lang).items()) if "enum" in items else []
+        has_enum = "enum" in prop or "enum" in prop.get("items", {})
+        options = list(option_titles(prop, lang).items()) if has_enum else []
+        if departments and is_department(name, prop):
+            widget, options = "select", list(departments.items())
         found.append(Field(
             name=name, label=label(prop, name, lang), widget=widget,
             required=name in required, help=_localized(prop, "description", lang),
@@ -145,8 +161,8 @@ def _moment(text: str) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
-def describe(schema: dict[str, Any] | None, data: dict[str, Any],
-             lang: str) -> list[tuple[str, str]]:
+def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
+             departments: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """(label, value) pairs of case data, labelled and worded by the start form where it can."""
     props = (schema or {}).get("properties", {})
     shown = []
@@ -154,7 +170,9 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any],
         if key.startswith("_"):
             continue
         prop = props.get(key, {})
-        titles = option_titles(prop.get("items", prop), lang) if prop else {}
+        titles = option_titles(prop, lang) if prop else {}
+        if key.endswith("_dept") and departments:
+            titles = departments
         if isinstance(value, list):
             text = "、".join(titles.get(str(v), str(v)) for v in value)
         elif isinstance(value, bool):

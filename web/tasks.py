@@ -19,8 +19,9 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 def render_task(task_id: str, values: dict[str, Any] | None = None,
                 errors: dict[str, str] | None = None, status: int = 200) -> Any:
     page = desk().task_page(g.user, task_id)
-    form = formkit.fields(page.schema or {}, current_lang(), values, errors)
-    data = formkit.describe(page.start_schema, page.case.data, current_lang())
+    departments = desk().departments()
+    form = formkit.fields(page.schema or {}, current_lang(), values, errors, departments)
+    data = formkit.describe(page.start_schema, page.case.data, current_lang(), departments)
     return render_template("tasks/detail.html", page=page, form=form, data=data,
                            errors=errors), status
 
