@@ -293,7 +293,8 @@ class CaseStore:
             value = task._get_internal_data("event_value")
             basis = deadlines.get(value) if isinstance(value, str) else None
             timer = TimerView(case.id, task_id, task.task_spec.name, fire_at,
-                              bool(basis and basis.provisional), _property(task.task_spec, "rule"),
+                              bool(basis and basis.provisional),
+                              spec_property(task.task_spec, "rule"),
                               basis.to_dict() if basis else None)
             w.run(conn, _UPDATE_TIMER if task_id in case.timers else _INSERT_TIMER, {
                 **vars(timer), "fire_at": w.when(fire_at),
@@ -302,7 +303,8 @@ class CaseStore:
         case.timers = kept
 
 
-def _property(task_spec: Any, name: str) -> str | None:
+def spec_property(task_spec: Any, name: str) -> str | None:
+    """A `spiffworkflow:properties` value of a task spec (govflow's task settings)."""
     return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +18,14 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from . import directory, queries
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
-from .calendar import Deadline, WorkCalendar, YearTable
-from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, parse_moment, running_on
+from .calendar import Deadline, WorkCalendar
+from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
 from .db import Database
+from .deadlines import CalendarUseCases
 from .definitions import Definitions
 from .errors import (
     CaseNotRetryable,
@@ -46,10 +46,10 @@ from .runtime import (
     NewHumanTask,
     collecting_deadlines,
     ready_human_tasks,
-    record_deadline,
+    spec_property,
 )
 from .sandbox import make_script_engine
-from .schema import calendar_years, cases, human_tasks, outbox, task_candidates, timers
+from .schema import cases, human_tasks, outbox, timers
 from .state import StateCodec, TaskJsonCache
 
 SYSTEM = directory.SYSTEM
@@ -76,7 +76,7 @@ class TaskAccess:
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
-class Govflow:
+class Govflow(CalendarUseCases):
     def __init__(
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
@@ -93,7 +93,7 @@ class Govflow:
             time_limit=script_time_limit)
         self._calendar: WorkCalendar | None = None
         self._calendar_loaded = 0.0
-        self._calendar_lock = threading.Lock()
+        self._calendar_lock = threading.Lock()  # one calendar load at a time
 
     @classmethod
     def open(cls, url: str | None = None, **options: Any) -> Govflow:
@@ -101,122 +101,6 @@ class Govflow:
 
     def now(self) -> dt.datetime:
         return self.clock.now()
-
-    # -- calendar ------------------------------------------------------------------------
-    @property
-    def calendar(self) -> WorkCalendar:
-        """The working-day calendar, reloaded a minute after the last load so that a year
-        entered through another process is picked up by every worker."""
-        if self._calendar is None or time.monotonic() - self._calendar_loaded > 60:
-            with self._calendar_lock, self.db.read() as conn:
-                years = [YearTable.from_dict(row.table)
-                         for row in conn.execute(select(calendar_years.c.table))]
-                self._calendar = WorkCalendar(years, tz=self.profile.timezone,
-                                              end_of_day=self.profile.end_of_day)
-                self._calendar_loaded = time.monotonic()
-        return self._calendar
-
-    def deadline(self, received: dt.datetime | dt.date | str, working_days: int) -> Deadline:
-        if isinstance(received, str):
-            received = parse_moment(received)
-        return self.calendar.deadline(received, working_days)
-
-    def _deadline_helper(self, working_days: int, start: str | None = None) -> str:
-        """`deadline(working_days=N, start=None)` for BPMN timers: an aware ISO string."""
-        found = self.deadline(start or self.now(), int(working_days))
-        record_deadline(found)
-        return found.iso()
-
-    def add_calendar_year(self, table: YearTable, *, by: str | None = None) -> dict[str, int]:
-        """Enter a year's holidays and make-up days, then recompute provisional deadlines."""
-        with self.db.write() as conn:
-            conn.execute(delete(calendar_years).where(calendar_years.c.year == table.year))
-            conn.execute(insert(calendar_years).values(
-                year=table.year, table=table.to_dict(), entered_at=self.now(), entered_by=by))
-        self._calendar = None
-        return self.recompute_provisional_deadlines(by=by)
-
-    def check_calendar_coverage(self, *, warn_days: int = 60) -> int | None:
-        """Warn administrators, once a day, when next year's holidays are not entered yet.
-
-        The State Council publishes each year's schedule late in the year before; from
-        `warn_days` before New Year on, every limit that runs into the new year would be
-        provisional. Returns the uncovered year warned about, if any."""
-        today = self.now().astimezone(SHANGHAI).date()
-        next_year = today.year + 1
-        if (dt.date(next_year, 1, 1) - today).days > warn_days:
-            return None
-        if self.calendar.covers(dt.date(next_year, 1, 1)):
-            return None
-        with self.db.write() as conn:
-            already = conn.execute(select(outbox.c.id).where(
-                outbox.c.kind == "calendar_year_missing", outbox.c.case_id.is_(None),
-                outbox.c.created_at >= dt.datetime.combine(today, dt.time(), SHANGHAI)),
-            ).first()
-            if already is None:
-                conn.execute(insert(outbox).values(
-                    created_at=self.now(), case_id=None, kind="calendar_year_missing",
-                    recipient="administrators", channel="in_app",
-                    payload={"years": [next_year], "message":
-                             f"The holidays of {next_year} are not entered; deadlines that "
-                             f"reach {next_year} are provisional until they are "
-                             "(`govflow calendar add-year FILE`)."}))
-        return next_year
-
-    def calendar_years(self) -> list[int]:
-        with self.db.read() as conn:
-            return list(conn.execute(select(calendar_years.c.year)
-                                     .order_by(calendar_years.c.year)).scalars())
-
-    def recompute_provisional_deadlines(self, *, by: str | None = None) -> dict[str, int]:
-        """Recompute every open provisional due date and waiting timer on the current calendar."""
-        actor = by or SYSTEM
-        with self.db.read() as conn:
-            task_rows = conn.execute(select(human_tasks.c.id, human_tasks.c.due_basis).where(
-                human_tasks.c.state == "open", human_tasks.c.due_provisional.is_(True))).all()
-            timer_cases = sorted(set(conn.execute(
-                select(timers.c.case_id).where(timers.c.provisional.is_(True))).scalars()))
-        for row in task_rows:
-            self._recompute_task_due(row.id, Deadline.from_dict(row.due_basis), actor)
-        moved_timers = sum(self._recompute_case_timers(case_id, actor) for case_id in timer_cases)
-        return {"tasks": len(task_rows), "timers": moved_timers}
-
-    def _recompute_task_due(self, task_id: str, old: Deadline, actor: str) -> None:
-        new = self.deadline(old.received, old.working_days)
-        with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
-            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id).values(
-                due_at=new.due, due_provisional=new.provisional, due_basis=new.to_dict()))
-            conn.execute(update(task_candidates).where(task_candidates.c.task_id == task_id)
-                         .values(due_at=new.due))
-            self._append_event(conn, task.case_id, PendingEvent(
-                self.now(), actor, "deadline_recomputed", task_id, task.element_id,
-                details={"was": old.iso(), "now": new.iso(), "provisional": new.provisional}))
-
-    def _recompute_case_timers(self, case_id: int, actor: str) -> int:
-        with self.db.write() as conn:
-            provisional = {r.task_id: Deadline.from_dict(r.basis) for r in conn.execute(
-                select(timers.c.task_id, timers.c.basis).where(
-                    timers.c.case_id == case_id, timers.c.provisional.is_(True)))}
-            case = self.store.load(conn, case_id, self.definitions)
-            try:
-                def move(workflow: BpmnWorkflow) -> None:
-                    for task_id, old in provisional.items():
-                        new = self.deadline(old.received, old.working_days)
-                        record_deadline(new)
-                        task = workflow.get_task_from_id(UUID(task_id))
-                        task._set_internal_data(event_value=new.iso())
-                        case.events.append(PendingEvent(
-                            self.now(), actor, "deadline_recomputed", task_id,
-                            task.task_spec.name, details={"was": old.iso(), "now": new.iso(),
-                                                          "provisional": new.provisional}))
-
-                self._step(conn, case, move, actor=actor)
-            except BaseException:
-                self.store.forget(case_id)
-                raise
-        self.store.put_back(case)
-        return len(provisional)
 
     # -- definitions ---------------------------------------------------------------------
     def init_schema(self) -> None:
@@ -327,7 +211,7 @@ class Govflow:
                 case.closed_by[task_id] = user
                 case.events.append(PendingEvent(
                     self.now(), user, "task_completed", task_id, task.element_id,
-                    rule=_property(spiff_task.task_spec, "rule"), details={"data": data}))
+                    rule=spec_property(spiff_task.task_spec, "rule"), details={"data": data}))
 
                 def submit(_: BpmnWorkflow) -> None:
                     spiff_task.data.update(data)
@@ -421,7 +305,7 @@ class Govflow:
 
         def record_decision(task: Any) -> None:
             """A script or decision table that cites a rule decided for the system."""
-            rule = _property(task.task_spec, "rule")
+            rule = spec_property(task.task_spec, "rule")
             if rule and isinstance(task.task_spec, ScriptTask | BusinessRuleTask):
                 case.events.append(PendingEvent(
                     self.now(), SYSTEM, "system_decision", str(task.id), task.task_spec.name,
@@ -455,8 +339,8 @@ class Govflow:
             if task_id in case.open_tasks:
                 continue
             spec = task.task_spec
-            groups = [g.strip() for g in (_property(spec, "candidateGroups") or "").split(",")]
-            expression = _property(spec, "candidateGroupsExpression")
+            groups = [g.strip() for g in (spec_property(spec, "candidateGroups") or "").split(",")]
+            expression = spec_property(spec, "candidateGroupsExpression")
             if expression:
                 found = self.script_engine.evaluate(task, expression)
                 groups.extend([found] if isinstance(found, str) else list(found or ()))
@@ -464,14 +348,14 @@ class Govflow:
             if not groups:
                 raise ScriptError(f"task {spec.name} has no candidate group for this case")
             due = None
-            days = _property(spec, "dueWorkingDays")
+            days = spec_property(spec, "dueWorkingDays")
             if days:
-                start = _property(spec, "dueFrom")
+                start = spec_property(spec, "dueFrom")
                 received = self.script_engine.evaluate(task, start) if start else None
                 due = self.deadline(received or self.now(),
                                     int(self.script_engine.evaluate(task, days)))
             fresh.append(NewHumanTask(task_id, spec.name, spec.bpmn_name or spec.name,
-                                      spec.lane, tuple(groups), _property(spec, "form"), due))
+                                      spec.lane, tuple(groups), spec_property(spec, "form"), due))
         return fresh
 
     def _raise_incident(self, case: LoadedCase, exc: Exception) -> None:
@@ -592,14 +476,10 @@ def _timer_order(timer: Any) -> tuple[bool, dt.datetime]:
     return (timer.fire_at is None, timer.fire_at or dt.datetime.max.replace(tzinfo=dt.UTC))
 
 
-def _property(task_spec: Any, name: str) -> str | None:
-    return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
-
-
 def _start_form(spec: Any) -> str | None:
     """The `form` of the process's start event (SpiffWorkflow's own start task precedes it)."""
     for event in spec.start.outputs:
-        form = _property(event, "form")
+        form = spec_property(event, "form")
         if form:
             return form
     return None
