@@ -20,6 +20,14 @@ from engine.clock import SHANGHAI
 
 RADIO_MAX = 4
 TEXTAREA_FROM = 200
+# Keys the engine and the models write into every case, labelled like form fields.
+ENGINE_KEYS = {
+    "received_at": {"title": "收到时间", "x-title-en": "Received"},
+    "outcome": {"title": "办理结果", "x-title-en": "Outcome"},
+    "decided_by": {"title": "决定机关", "x-title-en": "Decided by"},
+    "decision_rule": {"title": "决定依据", "x-title-en": "Rule applied"},
+    "reply": {"title": "答复", "x-title-en": "Reply"},
+}
 
 
 @dataclass
@@ -34,6 +42,7 @@ class Field:
     error: str | None = None
     step: str | None = None
     max_length: int | None = None
+    lines: bool = False    # a list typed one item per line
 
 
 def _types(prop: dict[str, Any]) -> set[str]:
@@ -104,6 +113,7 @@ def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = No
             required=name in required, help=_localized(prop, "description", lang),
             options=options, value=values.get(name, prop.get("default")),
             error=errors.get(name), max_length=prop.get("maxLength"),
+            lines=widget == "textarea" and "array" in _types(prop),
             step="1" if "integer" in _types(prop) else "any" if widget == "number" else None))
     extra = {k: v for k, v in errors.items() if k not in schema.get("properties", {})}
     if extra:
@@ -169,7 +179,7 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
     for key, value in data.items():
         if key.startswith("_"):
             continue
-        prop = props.get(key, {})
+        prop = props.get(key) or ENGINE_KEYS.get(key, {})
         titles = option_titles(prop, lang) if prop else {}
         if key.endswith("_dept") and departments:
             titles = departments
