@@ -30,7 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=True,  # GOVFLOW_SESSION_COOKIE_SECURE=false for plain-HTTP sites
+        SESSION_COOKIE_SECURE="auto",  # Secure over HTTPS; True/False force it
+        PROXY_FIX=0,  # proxies in front that set X-Forwarded-For/-Proto/-Host
         SESSION_COOKIE_NAME="govflow_session",
         PERMANENT_SESSION_LIFETIME=8 * 3600,
         WTF_CSRF_TIME_LIMIT=8 * 3600,

@@ -7,7 +7,8 @@ Rate limits use the `limits` library with one storage per app (in memory by defa
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from limits import parse_many
 from limits.storage import storage_from_string
@@ -21,7 +22,27 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "frame-ancestors 'none'")
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """`SESSION_COOKIE_SECURE = "auto"`: Secure whenever the request came over HTTPS.
+
+    Behind a TLS-terminating proxy set `PROXY_FIX` to the number of proxies so that
+    X-Forwarded-Proto counts; `True` or `False` force the flag either way.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        setting = app.config["SESSION_COOKIE_SECURE"]
+        if setting == "auto":
+            return has_request_context() and request.is_secure
+        return bool(setting)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops)
     csrf.init_app(app)
     storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
     app.extensions["govflow_limiter"] = MovingWindowRateLimiter(storage)

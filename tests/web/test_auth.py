@@ -44,11 +44,23 @@ def test_sign_in_only_redirects_to_paths_on_this_site(client, wgf) -> None:
     assert response.headers["Location"] == "/inbox"
 
 
-def test_the_session_cookie_is_secure_http_only_and_same_site(client, wgf) -> None:
+def test_the_session_cookie_is_http_only_same_site_and_secure_over_https(client, wgf) -> None:
     set_password(wgf, "alice", "pw-alice")
-    response = client.post("/auth/login", data={"username": "alice", "password": "pw-alice"})
-    cookie = response.headers["Set-Cookie"]
+    form = {"username": "alice", "password": "pw-alice"}
+    cookie = client.post("/auth/login", data=form, base_url="https://gov.example"
+                         ).headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    plain = client.post("/auth/login", data=form).headers["Set-Cookie"]   # a local trial
+    assert "HttpOnly" in plain and "Secure" not in plain
+
+
+def test_behind_a_tls_proxy_the_forwarded_scheme_makes_the_cookie_secure(wgf, tmp_path) -> None:
+    from tests.web.conftest import make_app
+    set_password(wgf, "alice", "pw-alice")
+    client = make_app(wgf, tmp_path, PROXY_FIX=1).test_client()
+    cookie = client.post("/auth/login", data={"username": "alice", "password": "pw-alice"},
+                         headers={"X-Forwarded-Proto": "https"}).headers["Set-Cookie"]
+    assert "Secure" in cookie
 
 
 def test_signing_out_ends_the_session(client, auth) -> None:
