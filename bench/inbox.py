@@ -116,12 +116,12 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def measure(path: Path, runs: int) -> dict[str, float]:
+def measure(path: Path, runs: int, files: Path = OUT / "files") -> dict[str, float]:
     """Milliseconds: p50 and p95 of the query and of the rendered page."""
     from web import create_app
     gf = Govflow(Database(f"sqlite:///{path}"), clock=FrozenClock(NOW))
     app = create_app({"GOVFLOW": gf, "SECRET_KEY": "bench", "TESTING": False,
-                      "ATTACHMENTS_DIR": str(OUT / "files")})
+                      "ATTACHMENTS_DIR": str(files)})
     client = app.test_client()
     with client.session_transaction() as session:
         session["user"] = REVIEWER
@@ -146,11 +146,11 @@ def measure(path: Path, runs: int) -> dict[str, float]:
             "page_p50": statistics.median(page_ms), "page_p95": percentile(page_ms, 95)}
 
 
-def database(total: int, open_: int, rebuild: bool) -> Path:
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"inbox-{total}-{open_}.sqlite"
+def database(total: int, open_: int, rebuild: bool, out: Path = OUT) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"inbox-{total}-{open_}.sqlite"
     if rebuild or not path.exists():
-        for stale in OUT.glob(path.name + "*"):
+        for stale in out.glob(path.name + "*"):
             stale.unlink()
         started = time.perf_counter()
         print(f"building {path.name} ({total:,} tasks, {open_:,} open)...", file=sys.stderr)
@@ -168,10 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--out", type=Path, default=OUT, help="where databases are cached")
     args = parser.parse_args(argv)
-    big = measure(database(args.total, args.open_, args.rebuild), args.runs)
+    files = args.out / "files"
+    big = measure(database(args.total, args.open_, args.rebuild, args.out), args.runs, files)
     small_open = max(1, args.open_ * args.small // args.total)
-    small = measure(database(args.small, small_open, args.rebuild), args.runs)
+    small = measure(database(args.small, small_open, args.rebuild, args.out), args.runs, files)
     ratio = big["query_p95"] / small["query_p95"]
     figures = {"large": big, "small": small, "query_p95_ratio": ratio,
                "page_p95_ratio": big["page_p95"] / small["page_p95"]}
