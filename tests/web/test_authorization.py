@@ -154,3 +154,32 @@ def test_unknown_and_out_of_scope_ids_get_the_same_answer(client, auth, objects)
         assert re.fullmatch(r"case GF\d{6} does not exist", response["error"]["message"])
     assert client.get(f"/cases/{hidden['case']}").status_code == 404
     assert client.get("/cases/999999").status_code == 404
+
+
+@pytest.mark.parametrize("user", ["carl", "lena", "dora"])
+def test_bulk_claim_and_api_unclaim_never_reach_tasks_out_of_scope(
+        client, auth, objects, wgf, user) -> None:
+    own = objects["own"]["task"]
+    wgf.claim_task(own, "alice")
+    auth.login(user)
+    client.post("/inbox/claim", data={"task": [own, objects["other"]["task"]]})
+    assert wgf.get_task(own).assignee == "alice"
+    assert wgf.get_task(objects["other"]["task"]).assignee is None
+    response = client.post(f"/api/v1/tasks/{own}/unclaim", headers=api_headers(client, user))
+    assert response.status_code == 404 and wgf.get_task(own).assignee == "alice"
+
+
+def test_nobody_revokes_or_sees_another_users_tokens(client, auth) -> None:
+    headers = api_headers(client, "alice")
+    auth.login("carl")
+    assert "matrix" not in client.get("/account/tokens").get_data(as_text=True)
+    assert client.post("/account/tokens/1/revoke").status_code == 404
+    assert client.get("/api/v1/cases", headers=headers).status_code == 200
+
+
+def test_only_department_processes_are_started_by_staff_and_only_public_ones_by_anyone(
+        client, auth) -> None:
+    assert client.get("/cases/new/share_probe").status_code == 302      # sign in first
+    assert client.get("/portal/apply/share_probe").status_code == 404
+    auth.login("carl")
+    assert client.get("/cases/new/public_probe").status_code == 404
