@@ -1,0 +1,26 @@
+"""`create_app`: config in the flaskr order, one Govflow per app, no scheduler inside."""
+
+from __future__ import annotations
+
+import threading
+
+from engine.services import Govflow
+from web import create_app
+
+
+def test_the_app_opens_its_own_govflow_from_the_database_url(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    threads = threading.active_count()
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "k", "TESTING": True})
+    gf = app.extensions["govflow"]
+    assert isinstance(gf, Govflow) and gf.db.url == url
+    assert threading.active_count() == threads            # no scheduler started
+    gf.db.dispose()
+
+
+def test_environment_settings_come_before_test_overrides(monkeypatch, wgf) -> None:
+    monkeypatch.setenv("GOVFLOW_SECRET_KEY", "from-env")
+    monkeypatch.setenv("GOVFLOW_INBOX_PER_PAGE", "10")
+    app = create_app({"GOVFLOW": wgf, "INBOX_PER_PAGE": 7})
+    assert app.config["SECRET_KEY"] == "from-env" and app.config["INBOX_PER_PAGE"] == 7
+    assert app.extensions["govflow"] is wgf
