@@ -19,6 +19,7 @@ from .access import Viewer
 from .calendar import Deadline
 from .errors import EngineError, InvalidTaskData, NotAllowed, ProcessNotFound
 from .models import CaseView, TaskView
+from .profile import fill_limits
 from .schema import cases, groups, memberships, users
 from .services import Govflow
 from .sla import Sla, SlaClock
@@ -314,8 +315,10 @@ class Desk:
         return tuple((r.username, r.display_name) for r in rows)
 
     def _documentation(self, conn: Any, version_id: int, element_id: str) -> str | None:
+        """The task's instructions, with `{limit_name}` filled in from the profile."""
         spec = self.gf.definitions.get(conn, version_id).spec.task_specs.get(element_id)
-        return getattr(spec, "documentation", None) if spec is not None else None
+        text = getattr(spec, "documentation", None) if spec is not None else None
+        return fill_limits(text, self.gf.profile.limits) if text else text
 
     def _start_schema(self, process_id: str) -> dict[str, Any] | None:
         """The process's start form, whose titles label the case data on the pages."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -53,3 +55,11 @@ def load_profile(path: str | os.PathLike[str] | None = None) -> JurisdictionProf
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise EngineError(f"cannot read jurisdiction profile {path}: {exc}") from None
     return JurisdictionProfile.from_dict(data, source=str(path))
+
+
+_LIMIT = re.compile(r"\{(\w+)\}")
+
+
+def fill_limits(text: str, limits: Mapping[str, int]) -> str:
+    """Put the jurisdiction's numbers into model text: "{share_answer_days}" -> "10"."""
+    return _LIMIT.sub(lambda m: str(limits.get(m.group(1), m.group(0))), text)

@@ -116,3 +116,11 @@ def test_administrators_are_warned_once_a_day_while_next_year_is_missing(gf, clo
     assert [w.payload["years"] for w in warnings] == [[2027]]
     gf.add_calendar_year(YearTable.from_dict({"year": 2027, "holidays": {}, "workdays": {}}))
     assert gf.check_calendar_coverage() is None
+
+
+def test_model_text_names_limits_and_shows_the_jurisdictions_numbers() -> None:
+    from engine.profile import fill_limits
+
+    text = "请在收到之日起{share_answer_days}个工作日内答复；{unknown}保持原样"
+    assert fill_limits(text, {"share_answer_days": 15}) == (
+        "请在收到之日起15个工作日内答复；{unknown}保持原样")

@@ -8,8 +8,9 @@ from engine.errors import InvalidTaskData
 from engine.services import Govflow
 from tests.workflows.conftest import at, complete, end_of, fired, open_task
 
-COMPLAINT = {"requester_name": "李四", "contact": "lisi@example.com", "handling_dept": "dept_civil",
-             "subject": "办事要求重复提交证明", "details": "办理低保时被要求再次提交已共享的出生证明"}
+COMPLAINT = {"requester_name": "李四", "contact": "lisi@example.com",
+             "handling_dept": "dept_civil", "subject": "办事要求重复提交证明",
+             "details": "办理低保时被要求再次提交已共享的出生证明"}
 HANDLED = {"finding": "substantiated", "handling_result": "已责令窗口改正并通报",
            "feedback": "经核实属实，已改正，感谢监督"}
 
@@ -22,8 +23,8 @@ def test_J7_a_complaint_is_handled_in_five_working_days_with_feedback(gf: Govflo
         gf.complete_task(task.id, "carl", {"finding": "substantiated"})
     assert set(bare.value.errors) == {"handling_result", "feedback"}
     done = gf.complete_task(task.id, "carl", HANDLED)
-    assert (done.data["outcome"], done.data["decision_rule"], done.data["complainant_notified"]) == (
-        "substantiated", "J7", True)
+    assert (done.data["outcome"], done.data["decision_rule"],
+            done.data["complainant_notified"]) == ("substantiated", "J7", True)
 
 
 def test_J7_lateness_across_the_spring_festival_raises_the_sla_state_only(gf, clock) -> None:

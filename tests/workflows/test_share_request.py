@@ -7,7 +7,13 @@ import pytest
 from engine.errors import InvalidTaskData
 from engine.services import Govflow
 from tests.workflows.conftest import (
-    at, complete, end_of, fired, open_elements, open_task, with_limits,
+    at,
+    complete,
+    end_of,
+    fired,
+    open_elements,
+    open_task,
+    with_limits,
 )
 
 REQUEST = {"requester_dept": "dept_civil", "provider_dept": "dept_health",
