@@ -321,9 +321,12 @@ class Desk:
         return fill_limits(text, self.gf.profile.limits) if text else text
 
     def _start_schema(self, process_id: str) -> dict[str, Any] | None:
-        """The process's start form, whose titles label the case data on the pages."""
+        """The fields of the process's forms (start form first), whose titles label the
+        case data on the pages."""
         try:
             info = self.process(process_id)
         except ProcessNotFound:
             return None
-        return self.gf.forms.schema(info.start_form) if info.start_form else None
+        start = self.gf.forms.schema(info.start_form) if info.start_form else {}
+        fields = {**self.gf.forms.process_fields(process_id), **start.get("properties", {})}
+        return {**start, "properties": fields}

@@ -29,6 +29,14 @@ class FormLibrary:
     def schema(self, name: str) -> dict[str, Any]:
         return self._validator(name).schema  # type: ignore[no-any-return]
 
+    def process_fields(self, process_id: str) -> dict[str, Any]:
+        """The fields of every form named `<process_id>.*.json`, to label case data."""
+        fields: dict[str, Any] = {}
+        for path in sorted(self.directory.glob(f"{process_id}.*.json")):
+            for name, prop in self.schema(path.name).get("properties", {}).items():
+                fields.setdefault(name, prop)
+        return fields
+
     def _validator(self, name: str) -> Draft202012Validator:
         validator = self._validators.get(name)
         if validator is None:

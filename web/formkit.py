@@ -177,7 +177,7 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
     props = (schema or {}).get("properties", {})
     shown = []
     for key, value in data.items():
-        if key.startswith("_"):
+        if key.startswith("_") or value is None or value in ("", [], {}):
             continue
         prop = props.get(key) or ENGINE_KEYS.get(key, {})
         titles = option_titles(prop, lang) if prop else {}
@@ -187,7 +187,7 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
             text = "、".join(titles.get(str(v), str(v)) for v in value)
         elif isinstance(value, bool):
             text = ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-        elif isinstance(value, str) and key.endswith("_at"):
+        elif isinstance(value, str) and (key.endswith("_at") or value[10:11] == "T"):
             text = _moment(value)
         else:
             text = titles.get(str(value), "" if value is None else str(value))
