@@ -27,6 +27,22 @@ ENGINE_KEYS = {
     "decided_by": {"title": "决定机关", "x-title-en": "Decided by"},
     "decision_rule": {"title": "决定依据", "x-title-en": "Rule applied"},
     "reply": {"title": "答复", "x-title-en": "Reply"},
+    # keys the shipped models record (workflows/README.md lists them per process)
+    "answer_from": {"title": "答复期限起算", "x-title-en": "Answer period counted from"},
+    "scenario_approved": {"title": "匹配已批准应用场景", "x-title-en": "Approved scenario"},
+    "desensitised": {"title": "脱敏提供", "x-title-en": "Provided desensitised"},
+    "may_request_coordination": {"title": "可申请协调", "x-title-en": "May ask for coordination"},
+    "final": {"title": "最终决定", "x-title-en": "Final decision"},
+    "grant": {"title": "授权内容", "x-title-en": "Grant"},
+    "catalog_addition": {"title": "目录新增", "x-title-en": "Catalog addition"},
+    "catalog_share_class": {"title": "目录共享类型", "x-title-en": "Catalog share class"},
+    "agreement_required": {"title": "须签数据利用协议", "x-title-en": "Agreement required"},
+    "reviews": {"title": "审查程序", "x-title-en": "Review procedures"},
+    "sla_state": {"title": "时限状态", "x-title-en": "Time-limit state"},
+    "sla_breach_rule": {"title": "超期依据", "x-title-en": "Limit breached"},
+    "sla_breach_task": {"title": "超期环节", "x-title-en": "Step overdue"},
+    "complainant_notified": {"title": "已反馈投诉人", "x-title-en": "Complainant told"},
+    "reporter_notified": {"title": "已告知反馈人", "x-title-en": "Reporter told"},
 }
 
 
@@ -185,6 +201,8 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
             titles = departments
         if isinstance(value, list):
             text = "、".join(titles.get(str(v), str(v)) for v in value)
+        elif isinstance(value, dict):
+            text = "；".join(f"{k}: {v}" for k, v in value.items() if v not in (None, "", []))
         elif isinstance(value, bool):
             text = ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
         elif isinstance(value, str) and (key.endswith("_at") or value[10:11] == "T"):
