@@ -152,7 +152,7 @@ class Desk:
         case = self.case(viewer, case_id)
         clock = self.sla_clock()
         with self.gf.db.read() as conn:
-            path = history.case_path(conn, self.gf.store.codec, self.gf.definitions, case_id)
+            path = history.case_path(conn, self.gf.store, self.gf.definitions, case_id)
             files, notes = attachments.of_case(conn, case_id), comments.of_case(conn, case_id)
             name = self.gf.definitions.get(conn, case.version_id).name or case.process_id
         return CasePage(case, access.case_number(case.id), name,
@@ -165,7 +165,7 @@ class Desk:
         case = self.case(viewer, case_id)
         with self.gf.db.read() as conn:
             xml = self.gf.definitions.xml(conn, case.version_id)
-            return xml, history.case_path(conn, self.gf.store.codec, self.gf.definitions,
+            return xml, history.case_path(conn, self.gf.store, self.gf.definitions,
                                           case_id)
 
     def cases(self, viewer: Viewer, *, status: str | None = None, process_id: str | None = None,

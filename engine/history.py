@@ -15,8 +15,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, select
 
 from .definitions import Definitions
+from .runtime import CaseStore
 from .schema import cases
-from .state import StateCodec
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
@@ -32,12 +32,10 @@ class CasePath:
         return [self.names[e] for e in self.completed if e in self.names]
 
 
-def case_path(conn: Connection, codec: StateCodec, definitions: Definitions,
+def case_path(conn: Connection, store: CaseStore, definitions: Definitions,
               case_id: int) -> CasePath:
-    row = conn.execute(select(cases.c.state, cases.c.version_id)
-                       .where(cases.c.id == case_id)).one()
-    deployed = definitions.get(conn, row.version_id)
-    workflow, _ = codec.load(row.state, deployed.spec, deployed.subprocess_specs)
+    workflow = store.read_workflow(conn, case_id, definitions)
+    version_id = conn.execute(select(cases.c.version_id).where(cases.c.id == case_id)).scalar()
     done, active = set(), set()
     for task in workflow.get_tasks():
         name = task.task_spec.name
@@ -45,7 +43,7 @@ def case_path(conn: Connection, codec: StateCodec, definitions: Definitions,
             done.add(name)
         elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
             active.add(name)
-    xml = definitions.xml(conn, row.version_id)
+    xml = definitions.xml(conn, version_id)
     flows = _flows(xml)
     elements = _element_ids(xml)
     reached = done | active

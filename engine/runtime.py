@@ -45,6 +45,11 @@ _CASE_HEAD = (
     "SELECT version_id, revision, audit_head, audit_seq, status, requester, incident,"
     " started_at, started_by, sla FROM cases WHERE id = :case_id")
 _CASE_STATE = "SELECT state FROM cases WHERE id = :case_id"
+_CASE_CHUNKS = "SELECT body FROM case_state_chunks WHERE case_id = :case_id ORDER BY seq"
+_ADD_CHUNK = ("INSERT INTO case_state_chunks (case_id, seq, body) VALUES (:case_id,"
+              " (SELECT coalesce(max(seq), 0) + 1 FROM case_state_chunks WHERE case_id = :case_id),"
+              " :body)")
+_DROP_CHUNKS = "DELETE FROM case_state_chunks WHERE case_id = :case_id"
 _OPEN_TASK_IDS = "SELECT id FROM human_tasks WHERE case_id = :case_id AND state = 'open'"
 _CASE_TIMERS = select(timers).where(timers.c.case_id == bindparam("p_case"))
 
@@ -202,8 +207,10 @@ class CaseStore:
             cached.audit_head, cached.audit_seq = audit_head, audit_seq
             return cached
         state = raw.one(conn, _CASE_STATE, {"case_id": case_id})[0]  # type: ignore[index]
+        chunks = raw.column(conn, _CASE_CHUNKS, {"case_id": case_id})
         deployed = definitions.get(conn, version_id)
-        workflow, task_cache = self.codec.load(state, deployed.spec, deployed.subprocess_specs)
+        workflow, task_cache = self.codec.load(state, chunks, deployed.spec,
+                                               deployed.subprocess_specs)
         open_tasks = set(raw.column(conn, _OPEN_TASK_IDS, {"case_id": case_id}))
         timer_rows = conn.execute(_CASE_TIMERS, {"p_case": case_id})
         return LoadedCase(
@@ -217,6 +224,17 @@ class CaseStore:
             started_by=started_by, sla=raw.read_doc(sla),
         )
 
+    def read_workflow(self, conn: Connection, case_id: int, definitions: Any) -> BpmnWorkflow:
+        """A private copy of a case's workflow to look at (never stepped, never cached)."""
+        raw = RawSQL.of(conn)
+        head = raw.one(conn, "SELECT version_id, state FROM cases WHERE id = :case_id",
+                       {"case_id": case_id})
+        if head is None:
+            raise CaseNotFound(f"case {case_id} does not exist")
+        deployed = definitions.get(conn, head[0])
+        chunks = raw.column(conn, _CASE_CHUNKS, {"case_id": case_id})
+        return self.codec.load(head[1], chunks, deployed.spec, deployed.subprocess_specs)[0]
+
     # -- save ----------------------------------------------------------------------------
     def save(self, conn: Connection, case: LoadedCase, now: dt.datetime,
              deadlines: dict[str, Deadline]) -> None:
@@ -225,12 +243,12 @@ class CaseStore:
         data = case_data(workflow)
         if case.status != "error":
             case.status = "completed" if workflow.completed else "running"
-        state = self.codec.dump(workflow, case.task_cache)
+        saved_state = self.codec.dump(workflow, case.task_cache)
         events, head, seq = chain_rows(case.id, case.audit_head, case.audit_seq, case.events)
         w = RawSQL.of(conn)
         saved = w.run(conn, _SAVE_CASE, {
             "case_id": case.id, "seen_revision": case.revision, "seen_seq": case.audit_seq,
-            "state": state, "data": w.doc(data), "status": case.status,
+            "state": saved_state.active, "data": w.doc(data), "status": case.status,
             "revision": case.revision + 1, "head": head, "seq": seq,
             "incident": w.doc(case.incident), "sla": w.doc(case.sla), "now": w.when(now),
             "completed_at": w.when(now if case.status == "completed" else None),
@@ -238,6 +256,10 @@ class CaseStore:
         if saved != 1:
             raise Conflict(f"case {case.id} was changed by someone else; reload and try again",
                            case_id=case.id)
+        if saved_state.rewrite:
+            w.run(conn, _DROP_CHUNKS, {"case_id": case.id})
+        if saved_state.chunk:
+            w.run(conn, _ADD_CHUNK, {"case_id": case.id, "body": saved_state.chunk})
         self._sync_tasks(conn, case, now)
         self._sync_timers(conn, case, deadlines)
         write_events(conn, events)

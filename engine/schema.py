@@ -96,6 +96,15 @@ cases = Table(
 Index("ix_cases_status", cases.c.status, cases.c.updated_at)
 Index("ix_cases_process", cases.c.process_id, cases.c.started_at)
 
+# Settled tasks of a case's workflow state, appended once as they settle (engine/state.py);
+# cases.state holds the rest. Loading a case reads its chunks in order.
+case_state_chunks = Table(
+    "case_state_chunks", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("body", Text, nullable=False),
+)
+
 human_tasks = Table(
     "human_tasks", metadata,
     Column("id", String(36), primary_key=True),

@@ -4,11 +4,12 @@ Two choices keep persistence off the critical path:
 
 * The process spec is not stored per case. It belongs to the deployed version and is
   handed back in on load, so a case's JSON holds only its tasks and data.
-* Tasks are serialized incrementally. A task that has finished (completed or
-  cancelled) and has not changed since the last save keeps its cached JSON, so the
-  cost of a step depends on the tasks that moved, not on the length of the case's
-  history. `verify=True` (used by the tests) checks every save against a full
-  serialization.
+* Tasks are serialized incrementally. A task that has settled (completed or
+  cancelled) is serialized once and appended to the case's state chunks; each save
+  rewrites only the active part (header and unsettled tasks). So the cost of a step,
+  in CPU and in bytes written, depends on the tasks that moved, not on the length of
+  the case's history. `verify=True` (used by the tests) checks every save against a
+  full serialization.
 """
 
 from __future__ import annotations
@@ -34,11 +35,33 @@ def _dumps(value: Any) -> str:
     return dumps(value)
 
 
+Signature = tuple[int, float, int]
+
+
 @dataclass
 class TaskJsonCache:
-    """The `"id":{...}` JSON fragment of each task as last saved, with its signature."""
+    """What was saved of a case's tasks: each task's `"id":{...}` fragment and signature,
+    and which settled tasks already sit in the case's append-only chunks."""
 
-    entries: dict[UUID, tuple[tuple[int, float, int], str]] = field(default_factory=dict)
+    entries: dict[UUID, tuple[Signature, str]] = field(default_factory=dict)
+    chunked: set[UUID] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """One save: the active part (header and unsettled tasks) and what chunks get.
+
+    `chunk` holds the tasks that settled since the last save; `rewrite` says that a task
+    already in a chunk changed or went away (a retry reset it), so the chunks must be
+    replaced by `chunk`, which then holds every settled task."""
+
+    active: str
+    chunk: str | None
+    rewrite: bool
+
+
+def _signature(task: Any) -> Signature:
+    return (task.state, task.last_state_change, len(task._children))
 
 
 class StateCodec:
@@ -49,26 +72,45 @@ class StateCodec:
         self._workflow_converter = BpmnWorkflowConverter(BpmnWorkflow, self.registry)
         self.verify = verify
 
-    def dump(self, workflow: BpmnWorkflow, cache: TaskJsonCache) -> str:
-        """Return the workflow's state as JSON, reusing cached JSON of settled tasks."""
-        registry = self.registry
-        entries = cache.entries
-        parts = []
+    def dump(self, workflow: BpmnWorkflow, cache: TaskJsonCache) -> SavedState:
+        """Serialize what changed; settled tasks are written once, into a new chunk."""
+        entries, chunked = cache.entries, cache.chunked
+        active, fresh = [], []
+        rewrite = not chunked <= workflow.tasks.keys()
         for task_id, task in workflow.tasks.items():
-            signature = (task.state, task.last_state_change, len(task._children))
+            signature = _signature(task)
             cached = entries.get(task_id)
-            if cached is None or cached[0] != signature or not task.state & _SETTLED:
-                cached = (signature, f'"{task_id}":{_dumps(registry.convert(task))}')
-                entries[task_id] = cached
-            parts.append(cached[1])
+            settled = task.state & _SETTLED
+            if cached is not None and cached[0] == signature and settled:
+                if task_id not in chunked:
+                    fresh.append(task_id)
+                continue
+            entries[task_id] = (signature, self._fragment(task_id, task))
+            if task_id in chunked:
+                rewrite = True
+            elif settled:
+                fresh.append(task_id)
+            else:
+                active.append(entries[task_id][1])
         if len(entries) != len(workflow.tasks):
             for stale in entries.keys() - workflow.tasks.keys():
                 del entries[stale]
+        if rewrite:
+            settled_ids = [k for k, t in workflow.tasks.items() if t.state & _SETTLED]
+            active = [entries[k][1] for k in workflow.tasks.keys() - set(settled_ids)]
+            cache.chunked = set(settled_ids)
+            chunk = ",".join(entries[k][1] for k in settled_ids)
+        else:
+            chunked.update(fresh)
+            chunk = ",".join(entries[k][1] for k in fresh) if fresh else None
         header = _dumps(self._header(workflow))
-        text = f'{header[:-1]},"tasks":{{{",".join(parts)}}}}}'
+        saved = SavedState(f'{header[:-1]},"tasks":{{{",".join(active)}}}}}', chunk, rewrite)
         if self.verify:
-            self._check_against_full_dump(workflow, text)
-        return text
+            self._check_against_full_dump(workflow, cache)
+        return saved
+
+    def _fragment(self, task_id: UUID, task: Any) -> str:
+        return f'"{task_id}":{_dumps(self.registry.convert(task))}'
 
     def _header(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         registry = self.registry
@@ -84,19 +126,25 @@ class StateCodec:
             "bpmn_events": registry.convert(workflow.bpmn_events),
         }
 
-    def _check_against_full_dump(self, workflow: BpmnWorkflow, text: str) -> None:
+    def _check_against_full_dump(self, workflow: BpmnWorkflow, cache: TaskJsonCache) -> None:
         full = self._workflow_converter.to_dict(workflow)
-        saved = json.loads(text)
         expected = json.loads(_dumps(full["tasks"]))
-        if saved["tasks"] != expected:
-            changed = [k for k in expected if saved["tasks"].get(k) != expected[k]]
+        saved = json.loads("{" + ",".join(f for _, f in cache.entries.values()) + "}")
+        if saved != expected:
+            changed = [k for k in expected if saved.get(k) != expected[k]]
             raise AssertionError(f"incremental state differs from a full dump in tasks {changed}")
 
     def load(
-        self, text: str, spec: Any, subprocess_specs: dict[str, Any],
+        self, active: str, chunks: list[str], spec: Any, subprocess_specs: dict[str, Any],
     ) -> tuple[BpmnWorkflow, TaskJsonCache]:
         """Restore a workflow on the spec of its deployed version."""
-        dct = json.loads(text)
+        dct = json.loads(active)
+        tasks = {}
+        for chunk in chunks:
+            tasks.update(json.loads("{" + chunk + "}"))
+        chunked = {UUID(k) for k in tasks}
+        tasks.update(dct["tasks"])
+        dct["tasks"] = _parents_first(tasks, dct["root"])
         converter = self._workflow_converter
         workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
         workflow.tasks = converter.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
@@ -104,10 +152,20 @@ class StateCodec:
         converter.set_default_attributes(workflow, dct)
         converter.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        cache = TaskJsonCache()
+        cache = TaskJsonCache(chunked=chunked)
         for task_id, task in workflow.tasks.items():
             if task.state & _SETTLED:
-                signature = (task.state, task.last_state_change, len(task._children))
                 cache.entries[task_id] = (
-                    signature, f'"{task_id}":{_dumps(dct["tasks"][str(task_id)])}')
+                    _signature(task), f'"{task_id}":{_dumps(dct["tasks"][str(task_id)])}')
         return workflow, cache
+
+
+def _parents_first(tasks: dict[str, Any], root: str) -> dict[str, Any]:
+    """Order tasks so each comes after its parent: a task restores its data from its parent's."""
+    ordered, queue = {}, [root]
+    while queue:
+        task_id = queue.pop()
+        ordered[task_id] = tasks[task_id]
+        queue.extend(reversed(tasks[task_id]["children"]))
+    ordered.update(tasks)  # anything off the tree keeps its place after the tree
+    return ordered
