@@ -93,7 +93,7 @@ cases = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("completed_at", UTCDateTime),
 )
-Index("ix_cases_status", cases.c.status, cases.c.updated_at)
+Index("ix_cases_status", cases.c.status)
 Index("ix_cases_process", cases.c.process_id, cases.c.started_at)
 
 # Settled tasks of a case's workflow state, appended once as they settle (engine/state.py);

@@ -4,9 +4,11 @@ Two choices keep persistence off the critical path:
 
 * The process spec is not stored per case. It belongs to the deployed version and is
   handed back in on load, so a case's JSON holds only its tasks and data.
-* Tasks are serialized incrementally. A task that has settled (completed or
-  cancelled) is serialized once and appended to the case's state chunks; each save
-  rewrites only the active part (header and unsettled tasks). So the cost of a step,
+* Tasks are serialized incrementally. Live tasks (ready, waiting, started, failed)
+  are serialized at every save; predicted and settled ones only when their signature
+  changed (see `_signature`). A task that has settled (completed or cancelled) is
+  appended once to the case's state chunks; each save rewrites only the active part
+  (header and unsettled tasks). So the cost of a step,
   in CPU and in bytes written, depends on the tasks that moved, not on the length of
   the case's history. `verify=True` (used by the tests) checks every save against a
   full serialization.
@@ -29,13 +31,16 @@ from SpiffWorkflow.util.task import TaskState
 from .rawsql import dumps
 
 _SETTLED = TaskState.COMPLETED | TaskState.CANCELLED
+# Tasks that code outside SpiffWorkflow may change in place (a form's data, a timer's
+# fire time, a retry's fix): these are serialized at every save.
+_LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
 
 
 def _dumps(value: Any) -> str:
     return dumps(value)
 
 
-Signature = tuple[int, float, int]
+Signature = tuple[int, float, int, int, int, float, int]
 
 
 @dataclass
@@ -61,7 +66,13 @@ class SavedState:
 
 
 def _signature(task: Any) -> Signature:
-    return (task.state, task.last_state_change, len(task._children))
+    """What changes when SpiffWorkflow changes a task: state (with its time), children,
+    the number of keys in its data and internal data, and its parent's state and data,
+    which its saved data is a delta against."""
+    parent = task.parent
+    return (task.state, task.last_state_change, len(task._children), len(task.data),
+            len(task.internal_data), parent.last_state_change if parent else 0.0,
+            len(parent.data) if parent else 0)
 
 
 class StateCodec:
@@ -81,8 +92,10 @@ class StateCodec:
             signature = _signature(task)
             cached = entries.get(task_id)
             settled = task.state & _SETTLED
-            if cached is not None and cached[0] == signature and settled:
-                if task_id not in chunked:
+            if cached is not None and cached[0] == signature and not task.state & _LIVE:
+                if not settled:
+                    active.append(cached[1])
+                elif task_id not in chunked:
                     fresh.append(task_id)
                 continue
             entries[task_id] = (signature, self._fragment(task_id, task))
@@ -154,9 +167,8 @@ class StateCodec:
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         cache = TaskJsonCache(chunked=chunked)
         for task_id, task in workflow.tasks.items():
-            if task.state & _SETTLED:
-                cache.entries[task_id] = (
-                    _signature(task), f'"{task_id}":{_dumps(dct["tasks"][str(task_id)])}')
+            cache.entries[task_id] = (
+                _signature(task), f'"{task_id}":{_dumps(dct["tasks"][str(task_id)])}')
         return workflow, cache
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 06:16:59.449298
+Create Date: 2026-11-21 06:20:34.404270
 """
 
 from alembic import op
@@ -88,7 +88,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_process', ['process_id', 'started_at'], unique=False)
-        batch_op.create_index('ix_cases_status', ['status', 'updated_at'], unique=False)
+        batch_op.create_index('ix_cases_status', ['status'], unique=False)
 
     op.create_table('memberships',
     sa.Column('username', sa.String(length=200), nullable=False),
