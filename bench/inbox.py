@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import random
 import statistics
@@ -27,7 +28,7 @@ from sqlalchemy import insert, select
 from engine import directory
 from engine.access import load_viewer
 from engine.clock import SHANGHAI, FrozenClock
-from engine.db import Database
+from engine.db import MIGRATIONS, Database
 from engine.inbox import InboxQuery, inbox
 from engine.schema import cases, human_tasks, process_versions, task_candidates
 from engine.services import Govflow
@@ -72,7 +73,8 @@ def build(path: Path, total: int, open_: int, seed: int = 7) -> None:
                 task, groups = _task(i, i in open_ids, version, rng)
                 tasks.append(task)
                 candidates += [{"task_id": task["id"], "group_name": g,
-                                "is_open": task["state"] == "open", "due_at": task["due_at"]}
+                                "is_open": task["state"] == "open", "due_at": task["due_at"],
+                                "created_at": task["created_at"]}
                                for g in groups]
             conn.execute(insert(human_tasks), tasks)
             conn.execute(insert(task_candidates), candidates)
@@ -146,9 +148,17 @@ def measure(path: Path, runs: int, files: Path = OUT / "files") -> dict[str, flo
             "page_p50": statistics.median(page_ms), "page_p95": percentile(page_ms, 95)}
 
 
+def _schema_tag() -> str:
+    """A short hash of the migrations: a cached database is rebuilt when the schema moves."""
+    digest = hashlib.sha256()
+    for migration in sorted(MIGRATIONS.glob("versions/*.py")):
+        digest.update(migration.read_bytes())
+    return digest.hexdigest()[:8]
+
+
 def database(total: int, open_: int, rebuild: bool, out: Path = OUT) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"inbox-{total}-{open_}.sqlite"
+    path = out / f"inbox-{total}-{open_}-{_schema_tag()}.sqlite"
     if rebuild or not path.exists():
         for stale in out.glob(path.name + "*"):
             stale.unlink()

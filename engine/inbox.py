@@ -65,16 +65,17 @@ class InboxQuery:
 
 
 def _sources(viewer: Viewer, view: str) -> list[tuple[Select[Any], Any]]:
-    """One SELECT per source of work, with the due column its index is sorted on.
+    """One SELECT per source of work, with the (due, created, id) columns of its index.
 
-    The tasks a user holds walk `ix_human_tasks_assignee` (assignee, state, due_at);
-    each of their groups walks `ix_task_candidates_group` (group, is_open, due_at).
+    The tasks a user holds walk `ix_human_tasks_assignee` (assignee, state, due_at,
+    created_at, id); each of their groups walks `ix_task_candidates_group` (group,
+    is_open, due_at, created_at, task_id). Both carry the whole inbox order.
     """
     sources: list[tuple[Select[Any], Any]] = []
     if view != "groups":
         sources.append((select(human_tasks).where(human_tasks.c.assignee == viewer.username,
                                                   human_tasks.c.state == "open"),
-                        human_tasks.c.due_at))
+                        (human_tasks.c.due_at, human_tasks.c.created_at, human_tasks.c.id)))
     if view != "mine":
         for group in sorted(viewer.groups):
             sources.append((
@@ -82,13 +83,15 @@ def _sources(viewer: Viewer, view: str) -> list[tuple[Select[Any], Any]]:
                 .join(human_tasks, human_tasks.c.id == task_candidates.c.task_id)
                 .where(task_candidates.c.group_name == group,
                        task_candidates.c.is_open == true(), human_tasks.c.assignee.is_(None)),
-                task_candidates.c.due_at))
+                (task_candidates.c.due_at, task_candidates.c.created_at,
+                 task_candidates.c.task_id)))
     return sources
 
 
-def _narrow(stmt: Select[Any], due: Any, query: InboxQuery, clock: SlaClock,
+def _narrow(stmt: Select[Any], order: Any, query: InboxQuery, clock: SlaClock,
             dated: bool) -> Select[Any] | None:
     """Apply the filters to one source; None when no task of it can match."""
+    due = order[0]
     state = "overdue" if query.view == "overdue" else query.state
     if not dated:
         if state not in (None, "no_deadline"):
@@ -122,10 +125,10 @@ def _narrow(stmt: Select[Any], due: Any, query: InboxQuery, clock: SlaClock,
 def _parts(viewer: Viewer, query: InboxQuery, clock: SlaClock, dated: bool) -> list[
         tuple[Select[Any], Any]]:
     found = []
-    for stmt, due in _sources(viewer, query.view):
-        narrowed = _narrow(stmt, due, query, clock, dated)
+    for stmt, order in _sources(viewer, query.view):
+        narrowed = _narrow(stmt, order, query, clock, dated)
         if narrowed is not None:
-            found.append((narrowed, due))
+            found.append((narrowed, order))
     return found
 
 
@@ -146,7 +149,7 @@ def _count(conn: Connection, parts: list[tuple[Select[Any], Any]]) -> int:
 
 def _sort_key(task: TaskView, sort: str) -> tuple[Any, ...]:
     key = task.due_at if sort == "due" else task.created_at
-    return (key is None, key or task.created_at, task.created_at, task.case_id, task.id)
+    return (key is None, key or task.created_at, task.created_at, task.id)
 
 
 def _top(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock,
@@ -154,10 +157,10 @@ def _top(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock,
     """The first k tasks in order: each source gives its own first k, walking its index."""
     found: dict[str, TaskView] = {}
     for dated in (True, False):
-        for stmt, due in _parts(viewer, query, clock, dated):
-            key = due if query.sort == "due" and dated else human_tasks.c.created_at
-            rows = conn.execute(stmt.order_by(key, human_tasks.c.created_at,
-                                              human_tasks.c.case_id, human_tasks.c.id).limit(k))
+        for stmt, order in _parts(viewer, query, clock, dated):
+            ordering = order if query.sort == "due" and dated else (
+                human_tasks.c.created_at, human_tasks.c.id)
+            rows = conn.execute(stmt.order_by(*ordering).limit(k))
             for row in rows:
                 found.setdefault(row.id, task_from_row(row))
         if len(found) >= k and query.sort == "due":

@@ -68,8 +68,9 @@ _INSERT_TASK = (
     " due_basis, state) VALUES (:id, :case_id, :process_id, :version_id, :element_id,"
     " :title, :lane, :candidate_groups, :assignee, :requester, :form, :created_at, :due_at,"
     " :due_provisional, :due_basis, :state)")
-_INSERT_CANDIDATE = ("INSERT INTO task_candidates (task_id, group_name, is_open, due_at)"
-                     " VALUES (:task_id, :group_name, :is_open, :due_at)")
+_INSERT_CANDIDATE = (
+    "INSERT INTO task_candidates (task_id, group_name, is_open, due_at, created_at)"
+    " VALUES (:task_id, :group_name, :is_open, :due_at, :created_at)")
 _INSERT_TIMER = (
     "INSERT INTO timers (case_id, task_id, element_id, fire_at, provisional, basis, rule)"
     " VALUES (:case_id, :task_id, :element_id, :fire_at, :provisional, :basis, :rule)")
@@ -297,7 +298,7 @@ class CaseStore:
             } for view in case.saved_tasks])
             w.run_many(conn, _INSERT_CANDIDATE, [
                 {"task_id": t.id, "group_name": g, "is_open": w.flag(True),
-                 "due_at": w.when(t.due_at)}
+                 "due_at": w.when(t.due_at), "created_at": w.when(t.created_at)}
                 for t in case.saved_tasks for g in t.candidate_groups])
         case.open_tasks = (case.open_tasks - gone) | {t.id for t in case.new_tasks}
 

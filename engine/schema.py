@@ -129,7 +129,8 @@ human_tasks = Table(
     Column("completed_by", String(200)),
 )
 Index("ix_human_tasks_open_due", human_tasks.c.state, human_tasks.c.due_at)
-Index("ix_human_tasks_assignee", human_tasks.c.assignee, human_tasks.c.state, human_tasks.c.due_at)
+Index("ix_human_tasks_assignee", human_tasks.c.assignee, human_tasks.c.state,
+      human_tasks.c.due_at, human_tasks.c.created_at, human_tasks.c.id)
 Index("ix_human_tasks_case", human_tasks.c.case_id, human_tasks.c.state)
 
 # One row per (task, candidate group), carrying the task's open flag and due date so
@@ -140,9 +141,12 @@ task_candidates = Table(
     Column("group_name", String(200), primary_key=True),
     Column("is_open", Boolean, nullable=False),
     Column("due_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
 )
+# Limits end at the end of a day, so many tasks share a due time: the index carries the
+# whole inbox order (due, created, id), and reading the first page never sorts a day.
 Index("ix_task_candidates_group", task_candidates.c.group_name, task_candidates.c.is_open,
-      task_candidates.c.due_at)
+      task_candidates.c.due_at, task_candidates.c.created_at, task_candidates.c.task_id)
 
 timers = Table(
     "timers", metadata,

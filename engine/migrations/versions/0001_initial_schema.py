@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 06:20:34.404270
+Create Date: 2026-11-21 06:28:28.149153
 """
 
 from alembic import op
@@ -177,7 +177,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
-        batch_op.create_index('ix_human_tasks_assignee', ['assignee', 'state', 'due_at'], unique=False)
+        batch_op.create_index('ix_human_tasks_assignee', ['assignee', 'state', 'due_at', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_human_tasks_case', ['case_id', 'state'], unique=False)
         batch_op.create_index('ix_human_tasks_open_due', ['state', 'due_at'], unique=False)
 
@@ -222,11 +222,12 @@ def upgrade() -> None:
     sa.Column('group_name', sa.String(length=200), nullable=False),
     sa.Column('is_open', sa.Boolean(), nullable=False),
     sa.Column('due_at', engine.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['task_id'], ['human_tasks.id'], ),
     sa.PrimaryKeyConstraint('task_id', 'group_name')
     )
     with op.batch_alter_table('task_candidates', schema=None) as batch_op:
-        batch_op.create_index('ix_task_candidates_group', ['group_name', 'is_open', 'due_at'], unique=False)
+        batch_op.create_index('ix_task_candidates_group', ['group_name', 'is_open', 'due_at', 'created_at', 'task_id'], unique=False)
 
 
 
