@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, insert, select
 
-from .errors import EngineError, NotFound
+from .errors import AttachmentRejected, NotFound
 from .schema import attachments
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -36,11 +36,6 @@ TYPES = {  # extension -> (content type, magic prefixes; empty for text)
     ".csv": ("text/csv", ()),
 }
 
-
-class AttachmentRejected(EngineError):
-    """Raised when a file is too large, empty, or not one of the accepted types."""
-
-    code = "attachment_rejected"
 
 
 @dataclass(frozen=True)

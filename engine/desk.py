@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from . import access, attachments, catalog, comments, history, inbox, portal, tokens
 from .access import Viewer
 from .calendar import Deadline
-from .errors import EngineError, InvalidTaskData, NotAllowed, ProcessNotFound
+from .errors import EngineError, InvalidTaskData, InvalidToken, NotAllowed, ProcessNotFound
 from .models import CaseView, TaskView
 from .profile import fill_limits
 from .schema import cases, groups, memberships, users
@@ -287,7 +287,7 @@ class Desk:
             username = tokens.authenticate(conn, token, now=self.gf.now())
         found = self.viewer(username)
         if found is None:
-            raise tokens.InvalidToken("the token's user is inactive")
+            raise InvalidToken("the token's user is inactive")
         return found
 
     # -- helpers -------------------------------------------------------------------------

@@ -7,6 +7,8 @@
     │   └── ProcessNotFound          no deployed process with that id
     ├── BpmnValidationError          a BPMN file cannot be deployed; names file, element, line
     ├── InvalidTaskData              submitted form data fails the task's schema
+    ├── AttachmentRejected           a file is empty, too large or not an accepted type
+    ├── InvalidToken                 an API bearer token is missing, unknown or revoked
     ├── NotAllowed                   the user may not act on this task or case
     ├── Conflict                     someone else changed the case first; reload and retry
     │   └── TaskAlreadyClaimed       another user holds the claim
@@ -86,6 +88,18 @@ class InvalidTaskData(EngineError):
     def __init__(self, message: str, errors: dict[str, str]) -> None:
         super().__init__(message, errors=errors)
         self.errors = errors
+
+
+class AttachmentRejected(EngineError):
+    """Raised when a file is too large, empty, or not one of the accepted types."""
+
+    code = "attachment_rejected"
+
+
+class InvalidToken(EngineError):
+    """Raised when a bearer token is missing, unknown, revoked, or its user is inactive."""
+
+    code = "invalid_token"
 
 
 class NotAllowed(EngineError):

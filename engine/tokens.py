@@ -14,16 +14,11 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, insert, select, update
 
 from . import directory
-from .errors import EngineError, NotFound
+from .errors import EngineError, InvalidToken, NotFound
 from .schema import api_tokens
 
 PREFIX = "gft_"
 
-
-class InvalidToken(EngineError):
-    """Raised when a bearer token is missing, unknown, revoked, or its user is inactive."""
-
-    code = "invalid_token"
 
 
 @dataclass(frozen=True)

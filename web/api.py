@@ -13,9 +13,8 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from engine.access import case_number, public_data
-from engine.errors import InvalidTaskData
+from engine.errors import InvalidTaskData, InvalidToken
 from engine.inbox import InboxQuery
-from engine.tokens import InvalidToken
 
 from .auth import desk
 from .openapi import document

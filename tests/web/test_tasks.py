@@ -7,7 +7,7 @@ import io
 import pytest
 
 from engine import attachments
-from engine.attachments import AttachmentRejected
+from engine.errors import AttachmentRejected
 from tests.web.conftest import start_share
 
 
