@@ -1,0 +1,30 @@
+"""The scheduler: explicit job ids, and one pass of every job fires what is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from engine.clock import SHANGHAI
+from engine.services import Govflow
+from govflow.scheduler import JOBS, build_scheduler, run_jobs_once
+
+REQUEST = {"share_class": "conditional", "provider_dept": "dept_health",
+           "requester_dept": "dept_civil"}
+
+
+def test_jobs_have_explicit_unique_ids(gf: Govflow) -> None:
+    scheduler = build_scheduler(gf, blocking=False)
+    ids = sorted(job.id for job in scheduler.get_jobs())
+    assert ids == sorted(job.id for job in JOBS) == [
+        "check_calendar_coverage", "fire_due_timers", "recompute_provisional_deadlines"]
+    assert len(set(ids)) == len(ids)
+
+
+def test_one_pass_fires_due_timers_and_a_second_pass_does_nothing(gf: Govflow, clock) -> None:
+    case = gf.start_case("share_request", REQUEST)
+    clock.set(dt.datetime(2026, 12, 5, 0, 0, tzinfo=SHANGHAI))
+    first = run_jobs_once(gf)
+    assert first["fire_due_timers"].fired == ((case.id, "BoundaryEvent_answer_deadline"),)
+    assert first["check_calendar_coverage"] == 2027
+    assert run_jobs_once(gf)["fire_due_timers"].fired == ()
+    assert gf.get_case(case.id).data["decided_by"] == "system"
