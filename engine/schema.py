@@ -103,6 +103,7 @@ case_state_chunks = Table(
     Column("case_id", ForeignKey("cases.id"), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("body", Text, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 human_tasks = Table(
@@ -127,6 +128,7 @@ human_tasks = Table(
     Column("state", String(20), nullable=False),
     Column("completed_at", UTCDateTime),
     Column("completed_by", String(200)),
+    sqlite_with_rowid=False,
 )
 Index("ix_human_tasks_open_due", human_tasks.c.state, human_tasks.c.due_at)
 Index("ix_human_tasks_assignee", human_tasks.c.assignee, human_tasks.c.state,
@@ -142,6 +144,7 @@ task_candidates = Table(
     Column("is_open", Boolean, nullable=False),
     Column("due_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    sqlite_with_rowid=False,
 )
 # Limits end at the end of a day, so many tasks share a due time: the index carries the
 # whole inbox order (due, created, id), and reading the first page never sorts a day.
@@ -157,6 +160,7 @@ timers = Table(
     Column("provisional", Boolean, nullable=False, default=False),
     Column("basis", Json),
     Column("rule", String(100)),
+    sqlite_with_rowid=False,
 )
 Index("ix_timers_fire_at", timers.c.fire_at)
 

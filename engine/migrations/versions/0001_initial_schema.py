@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 06:28:28.149153
+Create Date: 2026-11-21 06:39:23.753007
 """
 
 from alembic import op
@@ -138,7 +138,8 @@ def upgrade() -> None:
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
-    sa.PrimaryKeyConstraint('case_id', 'seq')
+    sa.PrimaryKeyConstraint('case_id', 'seq'),
+    sqlite_with_rowid=False
     )
     op.create_table('comments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -174,7 +175,8 @@ def upgrade() -> None:
     sa.Column('completed_by', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.ForeignKeyConstraint(['version_id'], ['process_versions.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('human_tasks', schema=None) as batch_op:
         batch_op.create_index('ix_human_tasks_assignee', ['assignee', 'state', 'due_at', 'created_at', 'id'], unique=False)
@@ -212,7 +214,8 @@ def upgrade() -> None:
     sa.Column('basis', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('rule', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
-    sa.PrimaryKeyConstraint('case_id', 'task_id')
+    sa.PrimaryKeyConstraint('case_id', 'task_id'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('timers', schema=None) as batch_op:
         batch_op.create_index('ix_timers_fire_at', ['fire_at'], unique=False)
@@ -224,7 +227,8 @@ def upgrade() -> None:
     sa.Column('due_at', engine.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', engine.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['task_id'], ['human_tasks.id'], ),
-    sa.PrimaryKeyConstraint('task_id', 'group_name')
+    sa.PrimaryKeyConstraint('task_id', 'group_name'),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('task_candidates', schema=None) as batch_op:
         batch_op.create_index('ix_task_candidates_group', ['group_name', 'is_open', 'due_at', 'created_at', 'task_id'], unique=False)
