@@ -5,16 +5,13 @@ None of these deserializes a workflow; they read rows written with each save.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, or_, select
+from sqlalchemy import Connection, bindparam, select
 
 from .errors import CaseNotFound, TaskNotFound
-from .models import AuditEvent, CaseView, InboxPage, TaskView, TimerView
-from .schema import audit_events, cases, human_tasks, process_versions, task_candidates, timers
-
-INBOX_VIEWS = ("all", "mine", "groups", "overdue")
+from .models import AuditEvent, CaseView, TaskView, TimerView
+from .schema import audit_events, cases, human_tasks, process_versions, timers
 
 # Built once, so each call reuses the compiled statement (see engine/runtime.py).
 _TASK = select(human_tasks).where(human_tasks.c.id == bindparam("p_task"))
@@ -49,38 +46,6 @@ def get_task(conn: Connection, task_id: str) -> TaskView:
     if row is None:
         raise TaskNotFound(f"task {task_id} does not exist")
     return task_from_row(row)
-
-
-def inbox(
-    conn: Connection, user: str, user_groups: frozenset[str], *, now: dt.datetime,
-    view: str = "all", process_id: str | None = None, search: str | None = None,
-    page: int = 1, per_page: int = 50,
-) -> InboxPage:
-    """Open tasks `user` may work on: claimed by them, or unclaimed in one of their groups."""
-    if view not in INBOX_VIEWS:
-        raise ValueError(f"inbox view must be one of {INBOX_VIEWS}")
-    page, per_page = max(page, 1), min(max(per_page, 1), 200)
-    mine = human_tasks.c.assignee == user
-    in_my_groups = human_tasks.c.assignee.is_(None) & human_tasks.c.id.in_(
-        select(task_candidates.c.task_id).where(
-            task_candidates.c.group_name.in_(sorted(user_groups)),
-            task_candidates.c.is_open.is_(True)))
-    scope = {"mine": mine, "groups": in_my_groups}.get(view, or_(mine, in_my_groups))
-    query: Select[Any] = select(human_tasks).where(human_tasks.c.state == "open", scope)
-    if view == "overdue":
-        query = query.where(human_tasks.c.due_at < now)
-    if process_id:
-        query = query.where(human_tasks.c.process_id == process_id)
-    if search:
-        pattern = f"%{search.strip()}%"
-        by_case = [human_tasks.c.case_id == int(search)] if search.strip().isdigit() else []
-        query = query.where(or_(human_tasks.c.requester.like(pattern), *by_case))
-    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(
-        query.order_by(human_tasks.c.due_at.is_(None), human_tasks.c.due_at,
-                       human_tasks.c.created_at, human_tasks.c.id)
-        .limit(per_page).offset((page - 1) * per_page))
-    return InboxPage(tuple(task_from_row(r) for r in rows), total, page, per_page)
 
 
 def case_tasks(conn: Connection, case_id: int, *, open_only: bool = False) -> tuple[TaskView, ...]:

@@ -20,7 +20,7 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, insert, select, update
 
-from . import directory, queries
+from . import access, directory, inbox, queries
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
@@ -36,6 +36,7 @@ from .errors import (
     TaskNotFound,
 )
 from .forms import FormLibrary
+from .inbox import InboxQuery
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
@@ -50,6 +51,7 @@ from .runtime import (
 )
 from .sandbox import make_script_engine
 from .schema import cases, human_tasks, outbox, timers
+from .sla import SlaClock
 from .state import StateCodec, TaskJsonCache
 
 SYSTEM = directory.SYSTEM
@@ -450,10 +452,16 @@ class Govflow(CalendarUseCases):
         with self.db.read() as conn:
             return queries.get_task(conn, task_id)
 
-    def inbox(self, user: str, **filters: Any) -> InboxPage:
+    def inbox(self, user: str, *, view: str = "all", process_id: str | None = None,
+              search: str | None = None, page: int = 1, per_page: int = 50) -> InboxPage:
+        """The open tasks `user` may work on, soonest due first (the web inbox's query)."""
+        query = InboxQuery(view=view, process_id=process_id, search=search, page=page,
+                           per_page=per_page)
         with self.db.read() as conn:
-            groups = directory.groups_of(conn, user)
-            return queries.inbox(conn, user, groups, now=self.now(), **filters)
+            found = inbox.inbox(conn, access.load_viewer(conn, user), query,
+                                SlaClock(self.calendar, self.now()))
+        return InboxPage(tuple(row.task for row in found.rows), found.total, found.page,
+                         found.per_page)
 
     def verify_audit(self) -> list[str]:
         with self.db.read() as conn:
