@@ -86,7 +86,7 @@ class CaseView:
 @dataclass(frozen=True)
 class InboxPage:
     tasks: tuple[TaskView, ...]
-    total: int
+    total: int            # counted up to engine.inbox.COUNT_CAP (200)
     page: int
     per_page: int
 
