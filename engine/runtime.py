@@ -183,7 +183,9 @@ class CaseStore:
             return self._cache.pop(case_id, None)
 
     def put_back(self, case: LoadedCase) -> None:
-        """Return a committed case to the cache for the next step."""
+        """Return a committed case to the cache for the next step (a closed case has none)."""
+        if case.status == "completed":
+            return
         case.events, case.new_tasks, case.closed_by, case.ready = [], [], {}, None
         with self._lock:
             self._cache[case.id] = case
