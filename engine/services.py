@@ -130,7 +130,7 @@ class Govflow(CalendarUseCases):
             workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
                                     script_engine=self.script_engine)
             start = workflow.get_tasks(state=TaskState.READY)[0]
-            self.forms.validate(_start_form(deployed.spec), _form_part(start, data))
+            self.forms.validate(_start_form(deployed.spec), _form_part(data))
             case_id = conn.execute(_INSERT_CASE, {
                 "process_id": deployed.process_id, "version_id": deployed.id,
                 "status": "running", "requester": requester, "data": data, "state": "",
@@ -493,7 +493,7 @@ def _start_form(spec: Any) -> str | None:
     return None
 
 
-def _form_part(start: Any, data: dict[str, Any]) -> dict[str, Any]:
+def _form_part(data: dict[str, Any]) -> dict[str, Any]:
     """Start forms validate what the submitter typed, not what the engine adds."""
     return {k: v for k, v in data.items() if k != "received_at"}
 
