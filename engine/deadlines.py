@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -22,14 +22,36 @@ from .runtime import record_deadline
 from .schema import calendar_years, human_tasks, outbox, task_candidates, timers
 
 if TYPE_CHECKING:
-    from .services import Govflow
+    import threading
+    from collections.abc import Callable
+
+    from sqlalchemy import Connection
+
+    from .db import Database
+    from .profile import JurisdictionProfile
+    from .runtime import CaseStore, LoadedCase
 
 
 class CalendarUseCases:
-    """Needs `_calendar`, `_calendar_loaded` and `_calendar_lock`, set by Govflow."""
+    """What Govflow provides that these use cases rely on is declared here."""
+
+    if TYPE_CHECKING:
+        db: Database
+        profile: JurisdictionProfile
+        store: CaseStore
+        definitions: Any
+        _calendar: WorkCalendar | None
+        _calendar_loaded: float
+        _calendar_lock: threading.Lock
+
+        def now(self) -> dt.datetime: ...
+        def _step(self, conn: Connection, case: LoadedCase,
+                  move: Callable[[BpmnWorkflow], None], *, actor: str) -> None: ...
+        def _open_task(self, conn: Connection, task_id: str) -> Any: ...
+        def _append_event(self, conn: Connection, case_id: int, event: PendingEvent) -> None: ...
 
     @property
-    def calendar(self: Govflow) -> WorkCalendar:
+    def calendar(self) -> WorkCalendar:
         """The working-day calendar, reloaded a minute after the last load so that a year
         entered through another process is picked up by every worker."""
         if self._calendar is None or time.monotonic() - self._calendar_loaded > 60:
@@ -41,20 +63,20 @@ class CalendarUseCases:
                 self._calendar_loaded = time.monotonic()
         return self._calendar
 
-    def deadline(self: Govflow, received: dt.datetime | dt.date | str,
+    def deadline(self, received: dt.datetime | dt.date | str,
                  working_days: int) -> Deadline:
         """The end of the Nth working day after the day of `received`."""
         if isinstance(received, str):
             received = parse_moment(received)
         return self.calendar.deadline(received, working_days)
 
-    def _deadline_helper(self: Govflow, working_days: int, start: str | None = None) -> str:
+    def _deadline_helper(self, working_days: int, start: str | None = None) -> str:
         """`deadline(working_days=N, start=None)` for BPMN timers: an aware ISO string."""
         found = self.deadline(start or self.now(), int(working_days))
         record_deadline(found)
         return found.iso()
 
-    def add_calendar_year(self: Govflow, table: YearTable, *,
+    def add_calendar_year(self, table: YearTable, *,
                           by: str | None = None) -> dict[str, int]:
         """Enter a year's holidays and make-up days, then recompute provisional deadlines."""
         with self.db.write() as conn:
@@ -64,7 +86,7 @@ class CalendarUseCases:
         self._calendar = None
         return self.recompute_provisional_deadlines(by=by)
 
-    def check_calendar_coverage(self: Govflow, *, warn_days: int = 60) -> int | None:
+    def check_calendar_coverage(self, *, warn_days: int = 60) -> int | None:
         """Warn administrators, once a day, when next year's holidays are not entered yet.
 
         The State Council publishes each year's schedule late in the year before; from
@@ -91,12 +113,12 @@ class CalendarUseCases:
                              "(`govflow calendar add-year FILE`)."}))
         return next_year
 
-    def calendar_years(self: Govflow) -> list[int]:
+    def calendar_years(self) -> list[int]:
         with self.db.read() as conn:
             return list(conn.execute(select(calendar_years.c.year)
                                      .order_by(calendar_years.c.year)).scalars())
 
-    def recompute_provisional_deadlines(self: Govflow, *, by: str | None = None) -> dict[str, int]:
+    def recompute_provisional_deadlines(self, *, by: str | None = None) -> dict[str, int]:
         """Recompute every open provisional due date and waiting timer on the current calendar."""
         actor = by or SYSTEM
         with self.db.read() as conn:
@@ -109,7 +131,7 @@ class CalendarUseCases:
         moved_timers = sum(self._recompute_case_timers(case_id, actor) for case_id in timer_cases)
         return {"tasks": len(task_rows), "timers": moved_timers}
 
-    def _recompute_task_due(self: Govflow, task_id: str, old: Deadline, actor: str) -> None:
+    def _recompute_task_due(self, task_id: str, old: Deadline, actor: str) -> None:
         new = self.deadline(old.received, old.working_days)
         with self.db.write() as conn:
             task = self._open_task(conn, task_id)
@@ -121,7 +143,7 @@ class CalendarUseCases:
                 self.now(), actor, "deadline_recomputed", task_id, task.element_id,
                 details={"was": old.iso(), "now": new.iso(), "provisional": new.provisional}))
 
-    def _recompute_case_timers(self: Govflow, case_id: int, actor: str) -> int:
+    def _recompute_case_timers(self, case_id: int, actor: str) -> int:
         with self.db.write() as conn:
             provisional = {r.task_id: Deadline.from_dict(r.basis) for r in conn.execute(
                 select(timers.c.task_id, timers.c.basis).where(

@@ -419,7 +419,9 @@ class Govflow(CalendarUseCases):
         row = raw.one(conn, _TASK_ACCESS, {"task_id": task_id})
         if row is None:
             raise TaskNotFound(f"task {task_id} does not exist")
-        task = TaskAccess(task_id, *row[:-1], candidate_groups=tuple(raw.read_doc(row[-1])))
+        case_id, element_id, state, assignee, form, completed_by, groups = row
+        task = TaskAccess(task_id, case_id, element_id, state, assignee, form, completed_by,
+                          tuple(raw.read_doc(groups)))
         if task.state != "open":
             raise Conflict(f"task {task_id} is already {task.state}"
                            + (f" by {task.completed_by}" if task.completed_by else ""),
