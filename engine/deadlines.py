@@ -149,21 +149,17 @@ class CalendarUseCases:
                 select(timers.c.task_id, timers.c.basis).where(
                     timers.c.case_id == case_id, timers.c.provisional.is_(True)))}
             case = self.store.load(conn, case_id, self.definitions)
-            try:
-                def move(workflow: BpmnWorkflow) -> None:
-                    for task_id, old in provisional.items():
-                        new = self.deadline(old.received, old.working_days)
-                        record_deadline(new)
-                        task = workflow.get_task_from_id(UUID(task_id))
-                        task._set_internal_data(event_value=new.iso())
-                        case.events.append(PendingEvent(
-                            self.now(), actor, "deadline_recomputed", task_id,
-                            task.task_spec.name, details={"was": old.iso(), "now": new.iso(),
-                                                          "provisional": new.provisional}))
+            def move(workflow: BpmnWorkflow) -> None:
+                for task_id, old in provisional.items():
+                    new = self.deadline(old.received, old.working_days)
+                    record_deadline(new)
+                    task = workflow.get_task_from_id(UUID(task_id))
+                    task._set_internal_data(event_value=new.iso())
+                    case.events.append(PendingEvent(
+                        self.now(), actor, "deadline_recomputed", task_id,
+                        task.task_spec.name, details={"was": old.iso(), "now": new.iso(),
+                                                      "provisional": new.provisional}))
 
-                self._step(conn, case, move, actor=actor)
-            except BaseException:
-                self.store.forget(case_id)
-                raise
+            self._step(conn, case, move, actor=actor)
         self.store.put_back(case)
         return len(provisional)

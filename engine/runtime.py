@@ -198,7 +198,10 @@ class CaseStore:
 
     # -- load ----------------------------------------------------------------------------
     def load(self, conn: Connection, case_id: int, definitions: Any) -> LoadedCase:
-        """Load a case for one step, from the cache when its revision is unchanged."""
+        """Load a case for one step, from the cache when its revision is unchanged.
+
+        The case leaves the cache: the caller puts it back with `put_back` once the step
+        has committed, so a step that fails simply leaves it out."""
         cached = self._take(case_id)
         raw = RawSQL.of(conn)
         head = raw.one(conn, _CASE_HEAD, {"case_id": case_id})

@@ -206,24 +206,20 @@ class Govflow(CalendarUseCases):
                 self._require_candidate(conn, task, user)
             self.forms.validate(task.form, data)
             case = self.store.load(conn, task.case_id, self.definitions)
-            try:
-                spiff_task = case.workflow.get_task_from_id(UUID(task_id))
-                if spiff_task is None or spiff_task.state != TaskState.READY:
-                    raise Conflict(f"task {task_id} is no longer waiting for input")
-                case.closed_by[task_id] = user
-                case.events.append(PendingEvent(
-                    self.now(), user, "task_completed", task_id, task.element_id,
-                    rule=spec_property(spiff_task.task_spec, "rule"), details={"data": data}))
+            spiff_task = case.workflow.get_task_from_id(UUID(task_id))
+            if spiff_task is None or spiff_task.state != TaskState.READY:
+                raise Conflict(f"task {task_id} is no longer waiting for input")
+            case.closed_by[task_id] = user
+            case.events.append(PendingEvent(
+                self.now(), user, "task_completed", task_id, task.element_id,
+                rule=spec_property(spiff_task.task_spec, "rule"), details={"data": data}))
 
-                def submit(_: BpmnWorkflow) -> None:
-                    spiff_task.data.update(data)
-                    spiff_task.run()
+            def submit(_: BpmnWorkflow) -> None:
+                spiff_task.data.update(data)
+                spiff_task.run()
 
-                self._step(conn, case, submit, actor=user)
-                view = self._step_view(conn, case)
-            except BaseException:
-                self.store.forget(case.id)
-                raise
+            self._step(conn, case, submit, actor=user)
+            view = self._step_view(conn, case)
         self.store.put_back(case)
         return view
 
@@ -232,25 +228,21 @@ class Govflow(CalendarUseCases):
         """Run a case with an incident again, after merging corrected data into the failed task."""
         with self.db.write() as conn:
             case = self.store.load(conn, case_id, self.definitions)
-            try:
-                if case.status != "error" or not case.incident:
-                    raise CaseNotRetryable(f"case {case_id} has no incident to retry")
-                failed = case.workflow.get_task_from_id(UUID(case.incident["task_id"]))
-                fix = dict(data or {})
-                case.events.append(PendingEvent(self.now(), user, "case_retried",
-                                                failed.task_spec.name, details={"data": fix}))
+            if case.status != "error" or not case.incident:
+                raise CaseNotRetryable(f"case {case_id} has no incident to retry")
+            failed = case.workflow.get_task_from_id(UUID(case.incident["task_id"]))
+            fix = dict(data or {})
+            case.events.append(PendingEvent(self.now(), user, "case_retried",
+                                            failed.task_spec.name, details={"data": fix}))
 
-                def rerun(workflow: BpmnWorkflow) -> None:
-                    if failed.state == TaskState.ERROR:
-                        # Resetting merges the parent's data back in, so the fix goes after.
-                        workflow.reset_from_task_id(failed.id)
-                    failed.data.update(fix)
+            def rerun(workflow: BpmnWorkflow) -> None:
+                if failed.state == TaskState.ERROR:
+                    # Resetting merges the parent's data back in, so the fix goes after.
+                    workflow.reset_from_task_id(failed.id)
+                failed.data.update(fix)
 
-                self._step(conn, case, rerun, actor=user)
-                view = self._step_view(conn, case)
-            except BaseException:
-                self.store.forget(case_id)
-                raise
+            self._step(conn, case, rerun, actor=user)
+            view = self._step_view(conn, case)
         self.store.put_back(case)
         return view
 
@@ -274,25 +266,21 @@ class Govflow(CalendarUseCases):
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
         with self.db.write() as conn:
             case = self.store.load(conn, case_id, self.definitions)
-            try:
-                due = {task_id: t for task_id, t in case.timers.items()
-                       if t.fire_at is not None and t.fire_at <= now}
-                if not due or case.status == "error":
-                    self.store.put_back(case)
-                    return []
-                for task_id, timer in due.items():
-                    case.events.append(PendingEvent(
-                        now, SYSTEM, "timer_fired", task_id, timer.element_id, timer.rule,
-                        details={"due": timer.fire_at.isoformat() if timer.fire_at else None,
-                                 "authority": cite(timer.rule)}))
-                    spec = case.workflow.get_task_from_id(UUID(task_id)).task_spec
-                    if getattr(spec, "cancel_activity", True) is False:
-                        case.sla = _breached(case.sla, timer, now)
-                self._step(conn, case, lambda wf: wf.refresh_timers(), actor=SYSTEM,
-                           clock=FrozenClock(now))
-            except BaseException:
-                self.store.forget(case_id)
-                raise
+            due = {task_id: t for task_id, t in case.timers.items()
+                   if t.fire_at is not None and t.fire_at <= now}
+            if not due or case.status == "error":
+                self.store.put_back(case)
+                return []
+            for task_id, timer in due.items():
+                case.events.append(PendingEvent(
+                    now, SYSTEM, "timer_fired", task_id, timer.element_id, timer.rule,
+                    details={"due": timer.fire_at.isoformat() if timer.fire_at else None,
+                             "authority": cite(timer.rule)}))
+                spec = case.workflow.get_task_from_id(UUID(task_id)).task_spec
+                if getattr(spec, "cancel_activity", True) is False:
+                    case.sla = _breached(case.sla, timer, now)
+            self._step(conn, case, lambda wf: wf.refresh_timers(), actor=SYSTEM,
+                       clock=FrozenClock(now))
         self.store.put_back(case)
         return [(case_id, t.element_id) for t in due.values()]
 
