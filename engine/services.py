@@ -496,4 +496,3 @@ def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]
 
 def _outcome(workflow: BpmnWorkflow) -> Any:
     return (workflow.last_task.data if workflow.last_task else {}).get("outcome")
-
