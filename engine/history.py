@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from lxml import etree
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from .definitions import Definitions
 from .runtime import CaseStore
-from .schema import cases
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
@@ -34,8 +33,8 @@ class CasePath:
 
 def case_path(conn: Connection, store: CaseStore, definitions: Definitions,
               case_id: int) -> CasePath:
-    workflow = store.read_workflow(conn, case_id, definitions)
-    version_id = conn.execute(select(cases.c.version_id).where(cases.c.id == case_id)).scalar()
+    workflow, deployed = store.read_workflow(conn, case_id, definitions)
+    version_id = deployed.id
     done, active = set(), set()
     for task in workflow.get_tasks():
         name = task.task_spec.name

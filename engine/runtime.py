@@ -230,8 +230,10 @@ class CaseStore:
             started_by=started_by, sla=raw.read_doc(sla),
         )
 
-    def read_workflow(self, conn: Connection, case_id: int, definitions: Any) -> BpmnWorkflow:
-        """A private copy of a case's workflow to look at (never stepped, never cached)."""
+    def read_workflow(self, conn: Connection, case_id: int,
+                      definitions: Any) -> tuple[BpmnWorkflow, DeployedVersion]:
+        """A private copy of a case's workflow to look at (never stepped, never cached),
+        with the version it runs on."""
         raw = RawSQL.of(conn)
         head = raw.one(conn, "SELECT version_id, state FROM cases WHERE id = :case_id",
                        {"case_id": case_id})
@@ -239,7 +241,8 @@ class CaseStore:
             raise CaseNotFound(f"case {case_id} does not exist")
         deployed = definitions.get(conn, head[0])
         chunks = raw.column(conn, _CASE_CHUNKS, {"case_id": case_id})
-        return self.codec.load(head[1], chunks, deployed.spec, deployed.subprocess_specs)[0]
+        workflow, _ = self.codec.load(head[1], chunks, deployed.spec, deployed.subprocess_specs)
+        return workflow, deployed
 
     # -- save ----------------------------------------------------------------------------
     def save(self, conn: Connection, case: LoadedCase, now: dt.datetime,

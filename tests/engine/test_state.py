@@ -29,7 +29,7 @@ def full_tasks(codec: StateCodec, workflow) -> dict:
 
 def reload(gf: Govflow, case_id: int):
     with gf.db.read() as conn:
-        return gf.store.read_workflow(conn, case_id, gf.definitions)
+        return gf.store.read_workflow(conn, case_id, gf.definitions)[0]
 
 
 def test_every_save_of_a_growing_case_loads_back_unchanged(gf: Govflow) -> None:
