@@ -212,11 +212,7 @@ class CaseStore:
         if cached is not None and cached.revision == revision:
             cached.audit_head, cached.audit_seq = audit_head, audit_seq
             return cached
-        state = raw.one(conn, _CASE_STATE, {"case_id": case_id})[0]  # type: ignore[index]
-        chunks = raw.column(conn, _CASE_CHUNKS, {"case_id": case_id})
-        deployed = definitions.get(conn, version_id)
-        workflow, task_cache = self.codec.load(state, chunks, deployed.spec,
-                                               deployed.subprocess_specs)
+        workflow, task_cache, deployed = self._restore(conn, case_id, version_id, definitions)
         open_tasks = set(raw.column(conn, _OPEN_TASK_IDS, {"case_id": case_id}))
         timer_rows = conn.execute(_CASE_TIMERS, {"p_case": case_id})
         return LoadedCase(
@@ -234,15 +230,23 @@ class CaseStore:
                       definitions: Any) -> tuple[BpmnWorkflow, DeployedVersion]:
         """A private copy of a case's workflow to look at (never stepped, never cached),
         with the version it runs on."""
-        raw = RawSQL.of(conn)
-        head = raw.one(conn, "SELECT version_id, state FROM cases WHERE id = :case_id",
-                       {"case_id": case_id})
+        head = RawSQL.of(conn).one(conn, "SELECT version_id FROM cases WHERE id = :case_id",
+                                   {"case_id": case_id})
         if head is None:
             raise CaseNotFound(f"case {case_id} does not exist")
-        deployed = definitions.get(conn, head[0])
-        chunks = raw.column(conn, _CASE_CHUNKS, {"case_id": case_id})
-        workflow, _ = self.codec.load(head[1], chunks, deployed.spec, deployed.subprocess_specs)
+        workflow, _, deployed = self._restore(conn, case_id, head[0], definitions)
         return workflow, deployed
+
+    def _restore(self, conn: Connection, case_id: int, version_id: int,
+                 definitions: Any) -> tuple[BpmnWorkflow, TaskJsonCache, DeployedVersion]:
+        """Deserialize a case's saved state (active part and chunks) on its version's spec."""
+        raw = RawSQL.of(conn)
+        state = raw.one(conn, _CASE_STATE, {"case_id": case_id})[0]  # type: ignore[index]
+        chunks = raw.column(conn, _CASE_CHUNKS, {"case_id": case_id})
+        deployed = definitions.get(conn, version_id)
+        workflow, task_cache = self.codec.load(state, chunks, deployed.spec,
+                                               deployed.subprocess_specs)
+        return workflow, task_cache, deployed
 
     # -- save ----------------------------------------------------------------------------
     def save(self, conn: Connection, case: LoadedCase, now: dt.datetime,
