@@ -104,14 +104,19 @@ class CalendarUseCases:
                 outbox.c.created_at >= dt.datetime.combine(today, dt.time(), SHANGHAI)),
             ).first()
             if already is None:
-                conn.execute(insert(outbox).values(
-                    created_at=self.now(), case_id=None, kind="calendar_year_missing",
-                    recipient="administrators", channel="in_app",
-                    payload={"years": [next_year], "message":
-                             f"The holidays of {next_year} are not entered; deadlines that "
-                             f"reach {next_year} are provisional until they are "
-                             "(`govflow calendar add-year FILE`)."}))
+                self.warn_years_missing(conn, [next_year])
         return next_year
+
+    def warn_years_missing(self, conn: Connection, years: list[int],
+                           case_id: int | None = None) -> None:
+        """Tell administrators (outbox) that deadlines reaching `years` are provisional."""
+        listed = ", ".join(map(str, years))
+        conn.execute(insert(outbox).values(
+            created_at=self.now(), case_id=case_id, kind="calendar_year_missing",
+            recipient="administrators", channel="in_app",
+            payload={"years": years, "message":
+                     f"The holidays of {listed} are not entered; deadlines that reach them are "
+                     "provisional until they are (`govflow calendar add-year FILE`)."}))
 
     def calendar_years(self) -> list[int]:
         with self.db.read() as conn:

@@ -50,7 +50,7 @@ from .runtime import (
     spec_property,
 )
 from .sandbox import make_script_engine
-from .schema import cases, human_tasks, outbox, timers
+from .schema import cases, human_tasks, timers
 from .sla import SlaClock
 from .state import StateCodec, TaskJsonCache
 
@@ -376,12 +376,7 @@ class Govflow(CalendarUseCases):
         computed = [t.due for t in case.new_tasks if t.due] + list(timer_deadlines)
         years = sorted({y for d in computed if d.provisional for y in d.uncovered_years})
         if years:
-            conn.execute(insert(outbox).values(
-                created_at=self.now(), case_id=case.id, kind="calendar_year_missing",
-                recipient="administrators", channel="in_app",
-                payload={"years": years, "message":
-                         f"Deadlines reaching {', '.join(map(str, years))} are provisional: "
-                         "enter the year with `govflow calendar add-year FILE`."}))
+            self.warn_years_missing(conn, years, case.id)
 
     # -- helpers -------------------------------------------------------------------------
     def _step_view(self, conn: Connection, case: LoadedCase) -> CaseView:
