@@ -118,11 +118,6 @@ class CalendarUseCases:
                      f"The holidays of {listed} are not entered; deadlines that reach them are "
                      "provisional until they are (`govflow calendar add-year FILE`)."}))
 
-    def calendar_years(self) -> list[int]:
-        with self.db.read() as conn:
-            return list(conn.execute(select(calendar_years.c.year)
-                                     .order_by(calendar_years.c.year)).scalars())
-
     def recompute_provisional_deadlines(self, *, by: str | None = None) -> dict[str, int]:
         """Recompute every open provisional due date and waiting timer on the current calendar."""
         actor = by or SYSTEM

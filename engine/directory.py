@@ -62,11 +62,6 @@ def groups_of(conn: Connection, username: str) -> frozenset[str]:
     return frozenset(RawSQL.of(conn).column(conn, _GROUPS_OF, {"username": username}))
 
 
-def members_of(conn: Connection, group: str) -> list[str]:
-    return list(conn.execute(select(memberships.c.username)
-                             .where(memberships.c.group_name == group)
-                             .order_by(memberships.c.username)).scalars())
-
 
 def require_user(conn: Connection, username: str) -> None:
     row = conn.execute(select(users.c.is_active).where(users.c.username == username)).first()
