@@ -63,6 +63,21 @@ def groups_of(conn: Connection, username: str) -> frozenset[str]:
 
 
 
+_ACTIVE_DEPARTMENTS = (
+    "SELECT g.name, g.title FROM groups g WHERE g.kind = 'department' AND EXISTS ("
+    " SELECT 1 FROM memberships m JOIN users u ON u.username = m.username"
+    " WHERE m.group_name = g.name AND u.is_active) ORDER BY g.name")
+
+
+def active_departments(conn: Connection) -> dict[str, str]:
+    """Departments a case may be routed to (name -> title).
+
+    Role groups (administrators, reviewers) are not departments, and a department
+    without one active member is inactive: a task routed there could never be claimed.
+    """
+    return dict(conn.exec_driver_sql(_ACTIVE_DEPARTMENTS).all())
+
+
 def require_user(conn: Connection, username: str) -> None:
     row = conn.execute(select(users.c.is_active).where(users.c.username == username)).first()
     if row is None or not row.is_active:

@@ -4,9 +4,11 @@
     ├── NotFound
     │   ├── CaseNotFound             no case with that id (or not visible to the user)
     │   ├── TaskNotFound             no open task with that id (or not visible to the user)
-    │   └── ProcessNotFound          no deployed process with that id
+    │   ├── ProcessNotFound          no deployed process with that id
+    │   └── DatasetNotFound          no dataset with that id in the resource catalog
     ├── BpmnValidationError          a BPMN file cannot be deployed; names file, element, line
     ├── InvalidTaskData              submitted form data fails the task's schema
+    │   └── InvalidCatalog           a catalog file or dataset is malformed; names row and field
     ├── AttachmentRejected           a file is empty, too large or not an accepted type
     ├── InvalidToken                 an API bearer token is missing, unknown or revoked
     ├── NotAllowed                   the user may not act on this task or case
@@ -54,6 +56,10 @@ class ProcessNotFound(NotFound):
     code = "process_not_found"
 
 
+class DatasetNotFound(NotFound):
+    code = "dataset_not_found"
+
+
 class BpmnValidationError(EngineError):
     """Raised when a BPMN file cannot be parsed or validated.
 
@@ -88,6 +94,12 @@ class InvalidTaskData(EngineError):
     def __init__(self, message: str, errors: dict[str, str]) -> None:
         super().__init__(message, errors=errors)
         self.errors = errors
+
+
+class InvalidCatalog(InvalidTaskData):
+    """Raised when catalog records are malformed; `errors` maps "row N.field" to message."""
+
+    code = "invalid_catalog"
 
 
 class AttachmentRejected(EngineError):

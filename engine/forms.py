@@ -2,7 +2,17 @@
 
 A form lists exactly the fields a reviewer may write (`additionalProperties: false`),
 so a submission can never overwrite case data the form does not offer, such as the
-outcome a script records.
+outcome a script records. Two keywords of govflow's own are checked with the schema,
+so the web, the API and the CLI refuse exactly the same data:
+
+- `"x-meaningful": N` — the text (trimmed) has at least N letters or digits: reasons
+  and legal bases must say something, not only spaces or punctuation;
+- `"x-directory": "department"` — the value names an active department of the directory
+  (not a role group such as `administrators`, not an unknown or member-less group);
+- `"x-differs-from": KEY` — the value is not the case's KEY (a department never
+  provides data to itself), and `"x-subset-of": KEY` — every item is among the case's
+  KEY (a completed request asks only for items of its dataset); both checked when the
+  task is completed, against the case.
 """
 
 from __future__ import annotations
@@ -10,20 +20,47 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from .errors import EngineError, InvalidTaskData
 
 DEFAULT_FORMS = Path(__file__).resolve().parent.parent / "workflows" / "forms"
+NOT_A_DEPARTMENT = "请从目录中选择在用的部门 (choose an active department from the directory)"
+
+
+def says_something(text: str, letters: int) -> bool:
+    """At least `letters` letters or digits (Chinese characters count), not just spaces
+    and punctuation."""
+    return sum(1 for ch in text if ch.isalnum()) >= letters
+
+
+def _meaningful(validator: Any, letters: int, instance: Any, schema: Any) -> Any:
+    if isinstance(instance, str) and not says_something(instance, letters):
+        yield ValidationError(f"must say something: at least {letters} letters or digits")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"x-meaningful": _meaningful})
+
+
+def trimmed(data: Any) -> Any:
+    """Submitted text without surrounding spaces, so what is stored is what is checked."""
+    if isinstance(data, str):
+        return data.strip()
+    if isinstance(data, list):
+        return [trimmed(v) for v in data]
+    if isinstance(data, dict):
+        return {k: trimmed(v) for k, v in data.items()}
+    return data
 
 
 class FormLibrary:
     def __init__(self, directory: Path | str | None = None) -> None:
         self.directory = Path(directory or DEFAULT_FORMS)
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def schema(self, name: str) -> dict[str, Any]:
@@ -37,21 +74,52 @@ class FormLibrary:
                 fields.setdefault(name, prop)
         return fields
 
-    def _validator(self, name: str) -> Draft202012Validator:
+    def directory_fields(self, name: str | None) -> dict[str, str]:
+        """Fields of a form that name a group of the directory (field -> kind)."""
+        if name is None:
+            return {}
+        return {field: prop["x-directory"] for field, prop in
+                self.schema(name).get("properties", {}).items() if "x-directory" in prop}
+
+    def check_against_case(self, name: str | None, data: dict[str, Any],
+                           case_data: dict[str, Any]) -> None:
+        """The checks that need the case: `x-differs-from` and `x-subset-of`."""
+        if name is None:
+            return
+        errors = {}
+        for field, prop in self.schema(name).get("properties", {}).items():
+            value, other = data.get(field), case_data.get(prop.get("x-differs-from", ""))
+            if value is not None and other is not None and value == other:
+                errors[field] = ("不能与本案的该项相同 (must differ from the case's "
+                                 f"{prop['x-differs-from']})")
+            allowed = case_data.get(prop.get("x-subset-of", ""))
+            extra = ([v for v in value if v not in allowed]
+                     if isinstance(value, list) and isinstance(allowed, list) else [])
+            if extra:
+                errors[field] = ("不在允许的范围内 (not among the allowed items): "
+                                 + "、".join(map(str, extra)))
+        if errors:
+            raise InvalidTaskData(f"the form has errors in: {', '.join(sorted(errors))}", errors)
+
+    def _validator(self, name: str) -> Any:
         validator = self._validators.get(name)
         if validator is None:
             path = self.directory / name
             if path.parent != self.directory or not path.is_file():
                 raise EngineError(f"form {name!r} is not in {self.directory}")
             schema = json.loads(path.read_text(encoding="utf-8"))
-            Draft202012Validator.check_schema(schema)
-            validator = Draft202012Validator(schema)
+            FormValidator.check_schema(schema)
+            validator = FormValidator(schema)
             with self._lock:
                 self._validators[name] = validator
         return validator
 
-    def validate(self, name: str | None, data: dict[str, Any]) -> None:
-        """Raise InvalidTaskData naming each bad field; a task without a form takes any object."""
+    def validate(self, name: str | None, data: dict[str, Any],
+                 departments: Callable[[], Mapping[str, str]] | None = None) -> None:
+        """Raise InvalidTaskData naming each bad field; a task without a form takes any object.
+
+        `departments` gives the directory's active departments, read only when the form
+        has a field that names one."""
         if not isinstance(data, dict):
             raise InvalidTaskData("task data must be a JSON object", {"": "not an object"})
         if name is None:
@@ -60,6 +128,12 @@ class FormLibrary:
         for error in self._validator(name).iter_errors(data):
             for field in _fields(error):
                 errors.setdefault(field, _message(error))
+        named = {f: data[f] for f in self.directory_fields(name) if data.get(f) is not None}
+        if named and departments is not None:
+            known = departments()
+            for field, value in named.items():
+                if value not in known:
+                    errors.setdefault(field, NOT_A_DEPARTMENT)
         if errors:
             fields = ", ".join(sorted(errors))
             raise InvalidTaskData(f"the form has errors in: {fields}", errors)
@@ -84,6 +158,11 @@ def _message(error: ValidationError) -> str:
         return "此表单不接受该字段 (not a field of this form)"
     if error.validator == "enum":
         return "请从给定选项中选择 (choose one of the options)"
+    if error.validator == "x-meaningful":
+        return (f"请写明内容，至少 {error.validator_value} 个字或字母数字 "
+                f"(say something: at least {error.validator_value} letters or digits)")
+    if error.validator == "maxLength":
+        return f"最多 {error.validator_value} 个字符 (at most {error.validator_value} characters)"
     if error.validator == "minLength":
         return f"至少 {error.validator_value} 个字符 (at least {error.validator_value} characters)"
     return error.message

@@ -275,3 +275,33 @@ portal_tickets = Table(
     Column("code_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# -- the resource catalog (政务数据资源目录), kept by the data authority ------------------
+
+# The current catalog: one row per dataset. `version` is the catalog version that last
+# changed the row; share and open classes decide how requests for it are routed.
+catalog_datasets = Table(
+    "catalog_datasets", metadata,
+    Column("id", String(100), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("provider_dept", ForeignKey("groups.name"), nullable=False),
+    # unconditional | conditional | not_shared
+    Column("share_class", String(20), nullable=False),
+    # open_unconditional | open_conditional | not_open
+    Column("open_class", String(20), nullable=False),
+    Column("data_items", Json, nullable=False),
+    Column("restriction_basis", Text),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_catalog_datasets_provider", catalog_datasets.c.provider_dept)
+
+# Every change to the catalog is a new version: who, when, why, and each dataset's
+# record before and after. Cases record the version they were decided on.
+catalog_versions = Table(
+    "catalog_versions", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("reason", Text),
+    Column("changes", Json, nullable=False),
+)

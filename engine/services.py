@@ -20,7 +20,7 @@ from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, insert, select, update
 
-from . import access, directory, inbox, queries
+from . import access, directory, inbox, queries, resources
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
@@ -30,12 +30,13 @@ from .definitions import Definitions
 from .errors import (
     CaseNotRetryable,
     Conflict,
+    InvalidTaskData,
     NotAllowed,
     ScriptError,
     TaskAlreadyClaimed,
     TaskNotFound,
 )
-from .forms import FormLibrary
+from .forms import FormLibrary, says_something, trimmed
 from .inbox import InboxQuery
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
@@ -78,7 +79,7 @@ class TaskAccess:
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
-class Govflow(CalendarUseCases):
+class Govflow(CalendarUseCases, resources.CatalogUseCases):
     def __init__(
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
@@ -119,18 +120,31 @@ class Govflow(CalendarUseCases):
 
     # -- cases ---------------------------------------------------------------------------
     def start_case(self, process_id: str, data: dict[str, Any], *,
-                   user: str | None = None) -> CaseView:
-        """Start a case on the latest version and run it until it waits."""
+                   user: str | None = None, received_at: dt.datetime | None = None,
+                   received_reason: str | None = None) -> CaseView:
+        """Start a case on the latest version and run it until it waits.
+
+        govflow records the moment of receipt itself. An administrator may record another
+        (a letter that arrived on paper) with a reason, and that is audited."""
         now = self.now()
-        data = dict(data)
-        data.setdefault("received_at", now.astimezone(SHANGHAI).isoformat())
+        if not isinstance(data, dict):
+            raise InvalidTaskData("case data must be a JSON object", {"": "not an object"})
+        if "received_at" in data:
+            raise InvalidTaskData("govflow records the time of receipt itself",
+                                  {"received_at": "由系统记录 (set by govflow)"})
+        data = trimmed(data)
         requester = data.get("requester_name") or data.get("requester_dept") or user
         with self.db.write() as conn:
             deployed = self.definitions.latest(conn, process_id)
             workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
                                     script_engine=self.script_engine)
             start = workflow.get_tasks(state=TaskState.READY)[0]
-            self.forms.validate(_start_form(deployed.spec), _form_part(data))
+            form = _start_form(deployed.spec)
+            self.forms.validate(form, data, lambda: directory.active_departments(conn))
+            if form is not None:
+                data.update(resources.route(conn, self.forms.schema(form), data))
+            receipt = self._receipt(conn, user, received_at, received_reason, now)
+            data["received_at"] = (receipt or now).astimezone(SHANGHAI).isoformat()
             case_id = conn.execute(_INSERT_CASE, {
                 "process_id": deployed.process_id, "version_id": deployed.id,
                 "status": "running", "requester": requester, "data": data, "state": "",
@@ -142,12 +156,34 @@ class Govflow(CalendarUseCases):
                 revision=0, audit_head=GENESIS, audit_seq=0, status="running",
                 requester=requester, incident=None, open_tasks=set(), timers={}, data={},
                 started_at=now, started_by=user)
+            if receipt is not None:
+                case.events.append(PendingEvent(now, user or SYSTEM, "receipt_time_recorded",
+                                                details={"received_at": data["received_at"],
+                                                         "reason": received_reason}))
             case.events.append(PendingEvent(now, user or SYSTEM, "case_started",
                                             details={"data": data}))
             self._step(conn, case, lambda wf: start.data.update(data), actor=user or SYSTEM)
             view = self._step_view(conn, case)
         self.store.put_back(case)
         return view
+
+    def _receipt(self, conn: Connection, user: str | None, received_at: dt.datetime | None,
+                 reason: str | None, now: dt.datetime) -> dt.datetime | None:
+        """An administrator's record of another receipt time, checked; None when not given."""
+        if received_at is None:
+            return None
+        if user is None or access.ADMIN_GROUP not in directory.groups_of(conn, user):
+            raise NotAllowed("only an administrator may record another time of receipt")
+        if received_at.tzinfo is None:
+            raise InvalidTaskData("the time of receipt needs a time zone",
+                                  {"received_at": "no time zone"})
+        if received_at > now:
+            raise InvalidTaskData("a case cannot be received in the future",
+                                  {"received_at": "in the future"})
+        if not reason or not says_something(reason.strip(), 5):
+            raise InvalidTaskData("recording another time of receipt needs a reason",
+                                  {"received_reason": "请说明理由 (give a reason)"})
+        return received_at
 
     def claim_task(self, task_id: str, user: str) -> TaskView:
         with self.db.write() as conn:
@@ -204,11 +240,17 @@ class Govflow(CalendarUseCases):
                                          assignee=task.assignee)
             if task.assignee is None:
                 self._require_candidate(conn, task, user)
-            self.forms.validate(task.form, data)
+            data = trimmed(data)
+            self.forms.validate(task.form, data, lambda: directory.active_departments(conn))
             case = self.store.load(conn, task.case_id, self.definitions)
             spiff_task = case.workflow.get_task_from_id(UUID(task_id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer waiting for input")
+            try:
+                self.forms.check_against_case(task.form, data, spiff_task.data)
+            except InvalidTaskData:
+                self.store.put_back(case)
+                raise
             case.closed_by[task_id] = user
             case.events.append(PendingEvent(
                 self.now(), user, "task_completed", task_id, task.element_id,
@@ -476,11 +518,6 @@ def _start_form(spec: Any) -> str | None:
         if form:
             return form
     return None
-
-
-def _form_part(data: dict[str, Any]) -> dict[str, Any]:
-    """Start forms validate what the submitter typed, not what the engine adds."""
-    return {k: v for k, v in data.items() if k != "received_at"}
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine import directory
+from engine import directory, resources
 from engine.clock import SHANGHAI, FrozenClock
 from engine.db import Database
 from engine.services import Govflow
@@ -25,8 +25,11 @@ DEMO_GROUPS = {
     "dept_health": ("卫生健康委", "department"),
     "dept_civil": ("民政厅", "department"),
     "dept_public_security": ("公安厅", "department"),
+    "dept_natural_resources": ("自然资源厅", "department"),
     "administrators": ("系统管理员", "role"),
 }
+#: The demo's resource catalog: every share and open class, for every department.
+DEMO_CATALOG = Path(__file__).resolve().parent.parent / "govflow" / "demo_catalog.json"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -81,8 +84,10 @@ def gf(database_url: str, clock: FrozenClock) -> Iterator[Govflow]:
         for user, groups in {
             "alice": ["dept_health"], "amy": ["dept_health"], "carl": ["dept_civil"],
             "dora": ["data_authority"], "root": ["administrators"],
+            "pete": ["dept_public_security"], "rita": ["dept_natural_resources"],
         }.items():
             directory.add_user(conn, user, user.title(), password=None, groups_=groups,
                                now=clock.now())
+        resources.save(conn, resources.read_file(DEMO_CATALOG), by="dora", now=clock.now())
     yield govflow
     govflow.db.dispose()

@@ -27,8 +27,8 @@ def test_editing_a_table_makes_a_new_version_and_old_cases_keep_theirs(gf, tmp_p
     dmn = tmp_path / "share_scenarios.dmn"
     dmn.write_text(dmn.read_text(encoding="utf-8").replace('"JL26-003"', '"JL26-099"'),
                    encoding="utf-8")
-    request = {"requester_dept": "dept_health", "provider_dept": "dept_civil",
-               "share_class": "conditional", "dataset": "低保对象名单", "scenario_id": "JL26-099"}
+    request = {"requester_dept": "dept_health", "dataset_id": "CIVIL-DIBAO",
+               "data_items": ["姓名"], "scenario_id": "JL26-099"}
     old = gf.start_case("share_request", request)
     gf.definitions = Definitions(tmp_path)
     deployed = gf.deploy((tmp_path / "share_request.bpmn").read_bytes(), "share_request.bpmn")

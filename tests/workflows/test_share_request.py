@@ -16,17 +16,26 @@ from tests.workflows.conftest import (
     with_limits,
 )
 
-REQUEST = {"requester_dept": "dept_civil", "provider_dept": "dept_health",
-           "requester_name": "民政厅社会救助处", "dataset": "出生医学证明",
-           "share_class": "conditional", "purpose": "核对社会救助对象家庭成员",
+# HEALTH-BIRTH is conditional and provided by dept_health in the demo catalog.
+REQUEST = {"requester_dept": "dept_civil", "requester_name": "民政厅社会救助处",
+           "dataset_id": "HEALTH-BIRTH", "purpose": "核对社会救助对象家庭成员",
            "data_items": ["姓名", "出生日期", "母亲身份证号"], "scenario": "社会救助资格核对",
            "scope": "民政厅社会救助处", "term": "2027-12-31"}
+UNCONDITIONAL = {**REQUEST, "dataset_id": "HEALTH-INSTITUTIONS", "data_items": ["机构名称"]}
+NOT_SHARED = {**REQUEST, "dataset_id": "HEALTH-RECORDS", "data_items": ["姓名", "诊断结果"]}
+UNCATALOGUED = {**{k: v for k, v in REQUEST.items() if k != "dataset_id"},
+                "dataset": "新生儿疾病筛查结果"}
 REFUSAL = {"decision": "refuse", "decision_reason": "申请数据项超出履职需要",
            "legal_basis": "《湖北省政务数据资源应用与管理办法》第二十条"}
 
 
+def confirmed(gf: Govflow, case, provider: str = "dept_health"):
+    """S8: the data authority names the provider of data the catalog does not list."""
+    return complete(gf, case, "UserTask_confirm_provider", "dora", {"provider_dept": provider})
+
+
 def test_S1_unconditional_data_is_granted_at_once_by_the_system(gf: Govflow) -> None:
-    case = gf.start_case("share_request", {**REQUEST, "share_class": "unconditional"}, user="carl")
+    case = gf.start_case("share_request", UNCONDITIONAL, user="carl")
     assert case.status == "completed" and case.tasks == ()
     assert (case.data["outcome"], case.data["decided_by"], case.data["decision_rule"]) == (
         "granted", "system", "S1")
@@ -46,8 +55,8 @@ def test_S2_a_conditional_request_is_reviewed_by_the_provider_department(gf: Gov
 def test_S2_an_incomplete_request_is_returned_and_the_completion_form_checks_each_field(
         gf: Govflow, clock) -> None:
     case = gf.start_case("share_request", {"requester_dept": "dept_civil",
-                                           "provider_dept": "dept_health",
-                                           "share_class": "conditional"}, user="carl")
+                                           "dataset_id": "HEALTH-BIRTH",
+                                           "data_items": ["姓名"]}, user="carl")
     with pytest.raises(InvalidTaskData) as no_reason:
         complete(gf, case, "UserTask_provider_review", "alice", {"decision": "return"})
     assert set(no_reason.value.errors) == {"decision_reason"}
@@ -145,7 +154,7 @@ def test_S5_silence_across_national_day_is_deemed_approval_by_the_system(gf, clo
 
 
 def test_S7_not_shared_data_is_refused_with_reasons_or_provided_desensitised(gf: Govflow) -> None:
-    case = gf.start_case("share_request", {**REQUEST, "share_class": "not_shared"}, user="carl")
+    case = gf.start_case("share_request", NOT_SHARED, user="carl")
     task = open_task(case, "UserTask_not_shared_answer")
     assert task.candidate_groups == ("dept_health",)
     with pytest.raises(InvalidTaskData) as bare:
@@ -155,13 +164,13 @@ def test_S7_not_shared_data_is_refused_with_reasons_or_provided_desensitised(gf:
                                                "desensitisation": "身份证号只保留前六位"})
     assert (done.data["outcome"], done.data["decision_rule"]) == ("granted", "S7")
     assert done.data["grant"]["desensitised"] is True
-    refused = gf.start_case("share_request", {**REQUEST, "share_class": "not_shared"})
+    refused = gf.start_case("share_request", NOT_SHARED)
     refused = complete(gf, refused, "UserTask_not_shared_answer", "alice", REFUSAL)
     assert (refused.data["outcome"], refused.data["decision_rule"]) == ("refused", "S7")
 
 
 def test_S7_an_overdue_answer_raises_the_sla_state_but_never_grants(gf, clock) -> None:
-    case = gf.start_case("share_request", {**REQUEST, "share_class": "not_shared"}, user="carl")
+    case = gf.start_case("share_request", NOT_SHARED, user="carl")
     clock.set(at(2026, 12, 5))
     assert gf.fire_due_timers().fired == ((case.id, "BoundaryEvent_not_shared_overdue"),)
     late = gf.get_case(case.id)
@@ -171,9 +180,7 @@ def test_S7_an_overdue_answer_raises_the_sla_state_but_never_grants(gf, clock) -
 
 
 def test_S8_approving_uncatalogued_data_adds_it_to_the_catalog(gf: Govflow) -> None:
-    request = {**REQUEST, "in_catalog": False}
-    del request["share_class"]
-    case = gf.start_case("share_request", request, user="carl")
+    case = confirmed(gf, gf.start_case("share_request", UNCATALOGUED, user="carl"))
     task = open_task(case, "UserTask_catalog_answer")
     assert task.due_at == end_of(2026, 12, 4)
     with pytest.raises(InvalidTaskData) as no_class:
@@ -182,21 +189,19 @@ def test_S8_approving_uncatalogued_data_adds_it_to_the_catalog(gf: Govflow) -> N
     done = gf.complete_task(task.id, "alice", {"decision": "approve",
                                                "catalog_share_class": "conditional"})
     assert done.data["catalog_addition"] == {
-        "dataset": "出生医学证明", "provider_dept": "dept_health", "share_class": "conditional",
-        "data_items": REQUEST["data_items"]}
+        "dataset": "新生儿疾病筛查结果", "provider_dept": "dept_health",
+        "share_class": "conditional", "data_items": REQUEST["data_items"]}
     assert (done.data["outcome"], done.data["decision_rule"]) == ("granted", "S8")
-    refused = gf.start_case("share_request", request, user="carl")
+    refused = confirmed(gf, gf.start_case("share_request", UNCATALOGUED, user="carl"))
     refused = complete(gf, refused, "UserTask_catalog_answer", "alice", REFUSAL)
     assert (refused.data["outcome"], refused.data["decision_rule"]) == ("refused", "S8")
     with pytest.raises(InvalidTaskData) as incomplete:  # the start form, as the web checks it
-        gf.forms.validate("share_request.start.json", {
-            "requester_dept": "dept_civil", "provider_dept": "dept_health", "in_catalog": False})
+        gf.forms.validate("share_request.start.json", {"requester_dept": "dept_civil"})
     assert set(incomplete.value.errors) == {"dataset", "purpose", "data_items"}
 
 
 def test_S8_silence_only_raises_the_sla_state_by_default(gf: Govflow, clock) -> None:
-    request = {k: v for k, v in REQUEST.items() if k != "share_class"} | {"in_catalog": False}
-    case = gf.start_case("share_request", request, user="carl")
+    case = confirmed(gf, gf.start_case("share_request", UNCATALOGUED, user="carl"))
     clock.set(at(2026, 12, 5))
     gf.fire_due_timers()
     late = gf.get_case(case.id)
@@ -208,8 +213,7 @@ def test_S8_silence_only_raises_the_sla_state_by_default(gf: Govflow, clock) -> 
 def test_S8_silence_approves_where_the_profile_says_so_across_the_spring_festival(gf, clock):
     silent = with_limits(gf, clock, catalog_silence_approves=1)
     clock.set(at(2026, 2, 13, 10))
-    request = {k: v for k, v in REQUEST.items() if k != "share_class"} | {"in_catalog": False}
-    case = silent.start_case("share_request", request, user="carl")
+    case = confirmed(silent, silent.start_case("share_request", UNCATALOGUED, user="carl"))
     task = open_task(case, "UserTask_catalog_answer_silence")
     # 02-14 is a make-up Saturday, 02-15..02-23 the holiday, 02-28 another make-up Saturday.
     assert task.due_at == end_of(2026, 3, 5)
@@ -218,17 +222,23 @@ def test_S8_silence_approves_where_the_profile_says_so_across_the_spring_festiva
     done = silent.get_case(case.id)
     assert (done.data["outcome"], done.data["decided_by"], done.data["decision_rule"]) == (
         "granted", "system", "S8")
-    assert done.data["catalog_addition"]["dataset"] == "出生医学证明"
+    assert done.data["catalog_addition"]["dataset"] == "新生儿疾病筛查结果"
 
 
 def test_S9_a_request_matching_an_approved_scenario_is_granted_directly(gf: Govflow) -> None:
-    matching = {**REQUEST, "requester_dept": "dept_public_security", "scenario_id": "JL26-001"}
+    matching = {**REQUEST, "requester_dept": "dept_public_security", "scenario_id": "JL26-001",
+                "data_items": ["姓名", "出生日期"]}
     case = gf.start_case("share_request", matching, user="pete")
     assert case.status == "completed" and case.tasks == ()
     assert (case.data["decision_rule"], case.data["scenario_title"]) == ("S9", "新生儿出生一件事")
     wrong_dept = gf.start_case("share_request", {**REQUEST, "scenario_id": "JL26-001"})
     assert open_elements(wrong_dept) == ["UserTask_provider_review"]
     assert wrong_dept.data["scenario_approved"] is False
+    # The scenario allows named items only: asking for the mother's id number is reviewed.
+    more = gf.start_case("share_request", {**matching, "data_items": ["姓名", "母亲身份证号"]},
+                         user="pete")
+    assert open_elements(more) == ["UserTask_provider_review"]
+    assert more.data["scenario_items"] and "母亲身份证号" not in more.data["scenario_items"]
 
 
 def test_S10_copying_needs_the_data_authoritys_consent(gf: Govflow) -> None:
@@ -242,8 +252,7 @@ def test_S10_copying_needs_the_data_authoritys_consent(gf: Govflow) -> None:
     done = gf.complete_task(task.id, "dora", {"copy_consent": False,
                                               "copy_consent_reason": "接口调用即可满足需要"})
     assert done.data["grant"]["use_mode"] == "api"
-    unconditional = gf.start_case("share_request", {**REQUEST, "share_class": "unconditional",
-                                                    "use_mode": "copy"})
+    unconditional = gf.start_case("share_request", {**UNCONDITIONAL, "use_mode": "copy"})
     ok = complete(gf, unconditional, "UserTask_copy_consent", "dora", {"copy_consent": True})
     assert (ok.data["grant"]["use_mode"], ok.data["decision_rule"]) == ("copy", "S1")
 
@@ -261,13 +270,13 @@ def test_S11_every_grant_records_purpose_scope_term_and_the_granted_items(gf: Go
     assert recorded.details["changes"]["grant"][1]["purpose"] == REQUEST["purpose"]
 
 
-BAD_START = {"requester_dept": "dept_civil", "share_class": "other", "colour": "red"}
+BAD_START = {"requester_dept": "dept_civil", "dataset_id": "HEALTH-BIRTH", "colour": "red"}
 
 
 def test_the_start_form_checks_each_field(gf: Govflow) -> None:
     with pytest.raises(InvalidTaskData) as bad:
         gf.forms.validate("share_request.start.json", BAD_START)
-    assert set(bad.value.errors) == {"provider_dept", "share_class", "colour"}
+    assert set(bad.value.errors) == {"data_items", "colour"}
 
 
 def test_start_case_rejects_start_data_the_start_form_refuses(gf: Govflow) -> None:
