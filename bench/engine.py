@@ -23,14 +23,21 @@ from pathlib import Path
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import directory
+from engine import directory, resources
 from engine.clock import SHANGHAI, FrozenClock
 from engine.db import Database
 from engine.services import WORKFLOWS, Govflow
 
 LOOP = Path(__file__).resolve().parent / "models" / "loop.bpmn"
-REQUEST = {"share_class": "conditional", "provider_dept": "dept_bench",
-           "requester_dept": "dept_requester", "dataset": "企业登记信息"}
+REQUEST = {"dataset_id": "BENCH-COMPANIES", "requester_dept": "dept_requester",
+           "data_items": ["企业名称"]}
+# What govflow adds from the catalog, for SpiffWorkflow alone.
+ROUTED = {**REQUEST, "dataset": "企业登记信息", "provider_dept": "dept_bench",
+          "share_class": "conditional", "in_catalog": True}
+DATASET = {"id": "BENCH-COMPANIES", "name": "企业登记信息", "provider_dept": "dept_bench",
+           "share_class": "conditional", "open_class": "not_open",
+           "data_items": ["企业名称", "统一社会信用代码"],
+           "restriction_basis": "bench: conditional sharing by regulation"}
 
 
 def _govflow(folder: Path) -> Govflow:
@@ -44,8 +51,12 @@ def _govflow(folder: Path) -> Govflow:
     with gf.db.write() as conn:
         directory.add_group(conn, "dept_bench", "Bench provider")
         directory.add_group(conn, "bench", "Bench reviewers")
+        directory.add_group(conn, "dept_requester", "Bench requester")
         directory.add_user(conn, "reviewer", "Reviewer", password=None,
                            groups_=["dept_bench", "bench"], now=clock.now())
+        directory.add_user(conn, "requester", "Requester", password=None,
+                           groups_=["dept_requester"], now=clock.now())
+        resources.save(conn, [("bench", DATASET)], by="bench", now=clock.now())
     return gf
 
 
@@ -58,7 +69,7 @@ def spiff_in_memory(gf: Govflow, cases: int) -> float:
         workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
                                 script_engine=gf.script_engine)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(
-            {**REQUEST, "received_at": "2026-11-20T09:00:00+08:00"})
+            {**ROUTED, "received_at": "2026-11-20T09:00:00+08:00"})
         workflow.do_engine_steps()
         review = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
         review.data.update({"decision": "approve"})

@@ -131,9 +131,15 @@ def deploy(gf: Govflow, files: tuple[str, ...], user: str | None) -> Any:
 @click.argument("process_id")
 @click.option("--data", "data", default="{}", help="Initial case data as a JSON object.")
 @click.option("--user", default=None)
-def start(gf: Govflow, process_id: str, data: str, user: str | None) -> Any:
-    """Start a case and print its id."""
-    case = gf.start_case(process_id, _json_data(data), user=user)
+@click.option("--received-at", default=None,
+              help="Administrators only: when a paper letter was received (ISO, with zone).")
+@click.option("--received-reason", default=None, help="Why the receipt time differs.")
+def start(gf: Govflow, process_id: str, data: str, user: str | None,
+          received_at: str | None, received_reason: str | None) -> Any:
+    """Start a case and print its id; govflow records the time of receipt."""
+    case = gf.start_case(process_id, _json_data(data), user=user,
+                         received_at=parse_moment(received_at) if received_at else None,
+                         received_reason=received_reason)
     return case if click.get_current_context().params.get("as_json") else str(case.id)
 
 
@@ -260,6 +266,39 @@ def add_year(gf: Govflow, file: str, user: str | None) -> Any:
     report = gf.add_calendar_year(table, by=user)
     return (f"calendar {table.year} entered; recomputed {report['tasks']} due date(s) "
             f"and {report['timers']} timer(s)")
+
+
+@main.group()
+def catalog() -> None:
+    """The resource catalog (政务数据资源目录), kept by the data authority."""
+
+
+@command(catalog, "import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", required=True, help="A member of the data authority.")
+@click.option("--reason", default=None, help="Why the catalog changes (kept with the version).")
+def catalog_import(gf: Govflow, file: str, user: str, reason: str | None) -> Any:
+    """Add or replace the datasets of a CSV or JSON file: all of them, or none."""
+    version = gf.import_catalog(file, by=user, reason=reason)
+    if click.get_current_context().params.get("as_json"):
+        return {"version": version.version if version else None,
+                "changed": [c["id"] for c in version.changes] if version else []}
+    if version is None:
+        return "catalog unchanged"
+    return f"catalog version {version.version}: {len(version.changes)} dataset(s) changed"
+
+
+@command(catalog, "list")
+@click.option("--search", default=None, help="Part of a dataset's id or name.")
+def catalog_list(gf: Govflow, search: str | None) -> Any:
+    """The datasets of the catalog."""
+    found = gf.catalog(search)
+    if click.get_current_context().params.get("as_json"):
+        return [{**d.record(), "version": d.version} for d in found]
+    if not found:
+        return "the catalog has no datasets" + (" matching that" if search else "")
+    return "\n".join(f"{d.id}  {d.name}  {d.provider_dept}  {d.share_class}  {d.open_class}"
+                     f"  {'、'.join(d.data_items)}" for d in found)
 
 
 @main.group()

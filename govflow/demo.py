@@ -1,17 +1,20 @@
 """Demo data for `govflow init --demo`: a group per role and department, a user per role.
 
 Passwords are printed by the CLI; they are for trying govflow out, never for production.
-A few share requests are started so that the inbox is not empty on first sign-in.
+The demo resource catalog (demo_catalog.json) has a dataset of every share and open
+class. A few cases are started so that the inbox is not empty on first sign-in.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from engine import directory
+from engine import directory, resources
 from engine.errors import EngineError
 from engine.services import Govflow
 
+CATALOG = Path(__file__).resolve().parent / "demo_catalog.json"
 GROUPS: dict[str, tuple[str, str]] = {
     "data_authority": ("数据主管部门（大数据中心）", "role"),
     "legal_review": ("合法性审查", "role"),
@@ -37,6 +40,8 @@ USERS: list[tuple[str, str, list[str], str]] = [
     ("sara", "孙保密", ["confidentiality"], "confidentiality review (保密审查)"),
     ("cora", "曹审查", ["competent_authority"], "competent authority: privacy, trade secrets"),
     ("hugo", "胡听证", ["hearing"], "hearing and consultation (听证)"),
+    ("pete", "彭公安", ["dept_public_security"],
+     "requesting department, public security: approved scenario JL26-001 (公安厅)"),
     ("rita", "任资源", ["dept_natural_resources"],
      "responsible department for transferred objections (责任部门, 自然资源厅)"),
     ("root", "系统管理员", ["administrators"], "administrator (系统管理员)"),
@@ -44,15 +49,21 @@ USERS: list[tuple[str, str, list[str], str]] = [
 
 DEMO_CASES: list[tuple[str, str | None, dict[str, Any]]] = [
     ("share_request", "carl", {
-        "requester_dept": "dept_civil", "provider_dept": "dept_health",
-        "requester_name": "民政厅社会救助处", "dataset": "出生医学证明",
-        "share_class": "conditional",
-        "purpose": "核对困难家庭新生儿信息，办理社会救助", "data_items": ["姓名", "出生日期"]}),
+        "requester_dept": "dept_civil", "requester_name": "民政厅社会救助处",
+        "dataset_id": "HEALTH-BIRTH", "purpose": "核对困难家庭新生儿信息，办理社会救助",
+        "data_items": ["姓名", "出生日期"]}),
     ("share_request", "carl", {
-        "requester_dept": "dept_civil", "provider_dept": "dept_health",
-        "requester_name": "民政厅婚姻登记处", "dataset": "死亡医学证明",
-        "share_class": "conditional",
-        "purpose": "婚姻登记时核验当事人状况", "data_items": ["姓名", "死亡日期"]}),
+        "requester_dept": "dept_civil", "requester_name": "民政厅婚姻登记处",
+        "dataset_id": "HEALTH-DEATH", "purpose": "婚姻登记时核验当事人状况",
+        "data_items": ["姓名", "死亡日期"]}),
+    ("share_request", "carl", {
+        "requester_dept": "dept_civil", "requester_name": "民政厅社会救助处",
+        "dataset_id": "HEALTH-RECORDS", "purpose": "核实因病致贫家庭的医疗支出",
+        "data_items": ["姓名", "诊断结果"]}),
+    ("share_request", "carl", {
+        "requester_dept": "dept_civil", "requester_name": "民政厅养老服务处",
+        "dataset": "老年人健康体检结果", "purpose": "评估特困老人照护等级",
+        "data_items": ["姓名", "体检日期", "自理能力评估"]}),
     ("objection", None, {
         "requester_name": "张三", "contact": "13800000000", "provider_dept": "dept_health",
         "dataset": "出生医学证明", "data_kind": "collected", "grounds": ["wrong"],
@@ -73,6 +84,7 @@ def seed_demo(gf: Govflow, *, cases: bool = True) -> list[tuple[str, str, str]]:
     """Create the demo groups and users (idempotent); return (user, password, role) rows."""
     gf.init_schema()
     seed_directory(gf, passwords=True)
+    seed_catalog(gf)
     if cases:
         _demo_cases(gf)
     return [(u, password_for(u), role) for u, _, _, role in USERS]
@@ -86,6 +98,13 @@ def seed_directory(gf: Govflow, *, passwords: bool) -> None:
         for username, display, groups, _ in USERS:
             directory.add_user(conn, username, display, groups_=groups, now=gf.now(),
                                password=password_for(username) if passwords else None)
+
+
+def seed_catalog(gf: Govflow) -> None:
+    """The demo resource catalog: every share and open class, for each demo department."""
+    with gf.db.write() as conn:
+        resources.save(conn, resources.read_file(CATALOG), by="govflow init --demo",
+                       now=gf.now(), reason="demo catalog")
 
 
 def _groups_named_in_models(gf: Govflow) -> dict[str, tuple[str, str]]:

@@ -7,8 +7,8 @@ import pytest
 from engine.errors import Conflict, InvalidTaskData, NotAllowed, TaskAlreadyClaimed
 from engine.services import Govflow
 
-CONDITIONAL = {"share_class": "conditional", "provider_dept": "dept_health",
-               "requester_dept": "dept_civil", "dataset": "出生医学证明"}
+CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
+               "data_items": ["姓名", "出生日期"]}
 
 
 def test_starting_a_case_runs_it_until_a_person_must_act(gf: Govflow) -> None:
@@ -25,7 +25,8 @@ def test_starting_a_case_runs_it_until_a_person_must_act(gf: Govflow) -> None:
 
 
 def test_candidate_groups_follow_the_case_data(gf: Govflow) -> None:
-    case = gf.start_case("share_request", {**CONDITIONAL, "provider_dept": "dept_civil"})
+    case = gf.start_case("share_request", {**CONDITIONAL, "requester_dept": "dept_health",
+                                           "dataset_id": "CIVIL-DIBAO", "data_items": ["姓名"]})
     assert case.tasks[0].candidate_groups == ("dept_civil",)
     assert gf.inbox("alice").total == 0
     assert gf.inbox("carl").tasks[0].id == case.tasks[0].id

@@ -10,8 +10,8 @@ from engine.db import Database
 from engine.errors import Conflict
 from engine.services import Govflow
 
-CONDITIONAL = {"share_class": "conditional", "provider_dept": "dept_health",
-               "requester_dept": "dept_civil"}
+CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
+               "data_items": ["姓名"]}
 
 
 @pytest.mark.parametrize("attempt", range(3))

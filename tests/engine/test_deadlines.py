@@ -11,8 +11,8 @@ from engine.clock import SHANGHAI
 from engine.schema import outbox
 from engine.services import Govflow
 
-CONDITIONAL = {"share_class": "conditional", "provider_dept": "dept_health",
-               "requester_dept": "dept_civil"}
+CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
+               "data_items": ["姓名"]}
 
 
 def end_of(y: int, m: int, d: int) -> dt.datetime:

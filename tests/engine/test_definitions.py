@@ -10,8 +10,8 @@ from engine.errors import BpmnValidationError, ProcessNotFound
 from engine.services import Govflow
 
 SHARE = Path(__file__).resolve().parents[2] / "workflows" / "share_request.bpmn"
-CONDITIONAL = {"share_class": "conditional", "provider_dept": "dept_health",
-               "requester_dept": "dept_civil"}
+CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
+               "data_items": ["姓名"]}
 
 
 def test_redeploying_identical_xml_changes_nothing(gf: Govflow) -> None:

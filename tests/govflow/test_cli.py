@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import directory
 from engine.clock import SystemClock
 from engine.services import Govflow
 from govflow.cli import main
+from govflow.demo import seed_directory
+from tests.conftest import DEMO_CATALOG
 
-REQUEST = json.dumps({"share_class": "conditional", "provider_dept": "dept_health",
-                      "requester_dept": "dept_civil"})
+REQUEST = json.dumps({"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
+                      "data_items": ["姓名"]})
 
 
 @pytest.fixture
@@ -31,11 +32,10 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
     assert "share_request v1 (deployed)" in run("init").output
     gf = Govflow.open(url, clock=SystemClock())
-    with gf.db.write() as conn:
-        directory.add_group(conn, "dept_health", "卫生健康委")
-        directory.add_user(conn, "alice", "Alice", password=None, groups_=["dept_health"],
-                           now=gf.now())
+    seed_directory(gf, passwords=False)
     gf.db.dispose()
+    assert "catalog version 1" in run("catalog", "import", str(DEMO_CATALOG),
+                                      "--user", "dora").output
     return run
 
 

@@ -8,8 +8,8 @@ from engine.clock import SHANGHAI
 from engine.services import Govflow
 from govflow.scheduler import JOBS, build_scheduler, run_jobs_once
 
-REQUEST = {"share_class": "conditional", "provider_dept": "dept_health",
-           "requester_dept": "dept_civil"}
+REQUEST = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
+           "data_items": ["姓名"]}
 
 
 def test_jobs_have_explicit_unique_ids(gf: Govflow) -> None:
