@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from . import access, attachments, catalog, comments, history, inbox, portal, tokens
+from . import access, attachments, catalog, comments, history, inbox, portal, resources, tokens
 from .access import Viewer
 from .calendar import Deadline
 from .errors import EngineError, InvalidTaskData, InvalidToken, NotAllowed, ProcessNotFound
@@ -94,6 +94,12 @@ class Desk:
             return dict(conn.execute(select(groups.c.name, groups.c.title)
                                      .where(groups.c.kind == "department")
                                      .order_by(groups.c.name)).all())
+
+    def department_choices(self) -> dict[str, str]:
+        """The departments a form may name: active ones only (see directory)."""
+        from . import directory
+        with self.gf.db.read() as conn:
+            return directory.active_departments(conn)
 
     def sla_clock(self) -> SlaClock:
         return SlaClock(self.gf.calendar, self.gf.now())
@@ -267,7 +273,7 @@ class Desk:
     def track(self, number: str, code: str) -> portal.PublicStatus:
         with self.gf.db.read() as conn:
             case_id = portal.find(conn, number, code)
-        return portal.public_status(self.gf.get_case(case_id))
+        return portal.public_status(self.gf.get_case(case_id), self.group_titles())
 
     # -- tokens --------------------------------------------------------------------------
     def create_token(self, viewer: Viewer, name: str) -> str:
@@ -289,6 +295,36 @@ class Desk:
         if found is None:
             raise InvalidToken("the token's user is inactive")
         return found
+
+    # -- the resource catalog ------------------------------------------------------------
+    def catalog(self, viewer: Viewer, search: str | None = None) -> list[resources.Dataset]:
+        """Every signed-in user reads the catalog; only the data authority changes it."""
+        return self.gf.catalog(search)
+
+    def dataset(self, viewer: Viewer, dataset_id: str) -> tuple[resources.Dataset,
+                                                              list[resources.CatalogVersion]]:
+        return self.gf.dataset(dataset_id), self.gf.catalog_versions(dataset_id)
+
+    def dataset_choices(self) -> dict[str, str]:
+        """Catalog datasets to choose on a request form: id -> "name · provider"."""
+        titles = self.group_titles()
+        return {d.id: f"{d.name} · {titles.get(d.provider_dept, d.provider_dept)}"
+                for d in self.gf.catalog()}
+
+    def may_edit_catalog(self, viewer: Viewer) -> bool:
+        return resources.DATA_AUTHORITY in viewer.groups
+
+    def save_dataset(self, viewer: Viewer, record: dict[str, Any],
+                     reason: str | None) -> resources.CatalogVersion | None:
+        if not reason or not reason.strip():
+            raise InvalidTaskData("a change to the catalog needs a reason",
+                                  {"reason": "请说明修改理由 (give a reason)"})
+        try:
+            return self.gf.save_datasets([("dataset", record)], by=viewer.username,
+                                         reason=reason.strip())
+        except InvalidTaskData as error:  # "dataset.name" -> "name": the form's fields
+            raise InvalidTaskData(error.message, {k.partition(".")[2] or k: v for k, v
+                                                  in error.errors.items()}) from None
 
     # -- helpers -------------------------------------------------------------------------
     def _departments(self, viewer: Viewer) -> set[str]:

@@ -4,8 +4,9 @@ A citizen or organisation starts a case without an account and gets its number
 (GF000042) and a random tracking code, of which only a hash is kept. Looking a case up
 needs both; a wrong code and an unknown number give the same answer, compared in
 constant time, so neither a case's existence nor its content leaks. What the tracker
-sees is deliberately small: status, outcome, reasons, the steps done and the next due
-date, never reviewers' names, comments or other data.
+sees is deliberately small: status, the result (engine/results.py: outcome, reasons,
+correction or measure, the deciding body), the steps done and the next due date, never
+reviewers' names, comments or other data.
 """
 
 from __future__ import annotations
@@ -15,18 +16,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from .access import case_number, parse_case_number
 from .errors import CaseNotFound
 from .models import CaseView
+from .results import Result, result_of
 from .schema import portal_tickets
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud, typed by hand
-PUBLIC_FIELDS = ("outcome", "decision", "decision_reason", "legal_basis", "reply",
-                 "result", "result_reason")
 MILESTONES = ("case_started", "task_completed", "timer_fired", "case_completed")
 _FAKE = hashlib.sha256(b"no such ticket").hexdigest()
 
@@ -45,7 +44,7 @@ class PublicStatus:
     status: str
     received_at: dt.datetime
     completed_at: dt.datetime | None
-    answers: dict[str, Any]
+    result: Result | None
     steps: tuple[Milestone, ...]
     waiting_on: tuple[tuple[str, dt.datetime | None], ...]   # open step titles and due
 
@@ -80,11 +79,12 @@ def find(conn: Connection, number: str, code: str) -> int:
     return case_id
 
 
-def public_status(case: CaseView) -> PublicStatus:
+def public_status(case: CaseView, titles: dict[str, str]) -> PublicStatus:
     titles = {t.id: t.title for t in case.tasks}
     steps = tuple(Milestone(e.at, e.action, titles.get(e.task_id or "") if e.task_id else None)
                   for e in case.events if e.action in MILESTONES)
     waiting = tuple((t.title, t.due_at) for t in case.tasks if t.state == "open")
-    answers = {k: case.data[k] for k in PUBLIC_FIELDS if case.data.get(k) not in (None, "")}
-    return PublicStatus(case_number(case.id), case.process_id, case.status, case.started_at,
-                        case.completed_at, answers, steps, waiting)
+    received = case.data.get("received_at")
+    received_at = dt.datetime.fromisoformat(received) if received else case.started_at
+    return PublicStatus(case_number(case.id), case.process_id, case.status, received_at,
+                        case.completed_at, result_of(case.data, titles), steps, waiting)

@@ -13,9 +13,11 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from engine.access import case_number, public_data
-from engine.errors import InvalidTaskData, InvalidToken
+from engine.errors import InvalidTaskData, InvalidToken, NotAllowed
 from engine.inbox import InboxQuery
+from engine.results import result_of
 
+from . import results
 from .auth import desk
 from .openapi import document
 from .security import csrf
@@ -63,6 +65,7 @@ def case_json(case: Any, *, full: bool = False) -> dict[str, Any]:
            "completed_at": case.completed_at.isoformat() if case.completed_at else None,
            "url": url_for("api.get_case", case_id=case.id)}
     if full:
+        out["result"] = results.as_json(result_of(case.data, desk().group_titles()))
         out["data"] = public_data(case.data)
         out["incident"] = case.incident
         out["tasks"] = [task_json(t) for t in case.tasks]
@@ -119,6 +122,7 @@ def case_status(case_id: int) -> Any:
     clock = desk().sla_clock()
     return jsonify(number=case_number(case.id), status=case.status,
                    outcome=case.data.get("outcome"), incident=case.incident,
+                   result=results.as_json(result_of(case.data, desk().group_titles())),
                    open_tasks=[task_json(t, clock.of(t)) for t in case.tasks
                                if t.state == "open"])
 
@@ -160,3 +164,35 @@ def unclaim(task_id: str) -> Any:
 def complete(task_id: str) -> Any:
     data = body().get("data")
     return jsonify(case_json(desk().complete(g.user, task_id, data), full=True))
+
+
+def dataset_json(dataset: Any) -> dict[str, Any]:
+    return {**dataset.record(), "version": dataset.version,
+            "url": url_for("api.get_dataset", dataset_id=dataset.id)}
+
+
+@bp.route("/catalog")
+def list_catalog() -> Any:
+    found = desk().catalog(g.user, request.args.get("q"))
+    return jsonify(datasets=[dataset_json(d) for d in found], total=len(found))
+
+
+@bp.route("/catalog/<dataset_id>")
+def get_dataset(dataset_id: str) -> Any:
+    dataset, versions = desk().dataset(g.user, dataset_id)
+    return jsonify(**dataset_json(dataset), changes=[
+        {"version": v.version, "at": v.created_at.isoformat(), "by": v.created_by,
+         "reason": v.reason} for v in versions])
+
+
+@bp.route("/catalog/<dataset_id>", methods=("PUT",))
+def put_dataset(dataset_id: str) -> Any:
+    """Add or replace a dataset (the data authority only); a new catalog version."""
+    sent = body()
+    if not desk().may_edit_catalog(g.user):
+        raise NotAllowed("only the data authority changes the catalog")
+    record = {**(sent.get("dataset") or {}), "id": dataset_id}
+    version = desk().save_dataset(g.user, record, sent.get("reason"))
+    dataset, _ = desk().dataset(g.user, dataset_id)
+    return jsonify(**dataset_json(dataset), catalog_version=version.version if version else None)
+

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 
 from engine.access import case_number
 from engine.errors import InvalidTaskData
+from engine.results import result_of
 
 from . import formkit
 from .auth import desk, login_required, safe_next
@@ -50,7 +51,8 @@ def detail(case_id: int) -> Any:
     page = desk().case_page(g.user, case_id)
     data = formkit.describe(page.start_schema, page.case.data, current_lang(),
                             desk().departments())
-    return render_template("cases/detail.html", page=page, data=data)
+    return render_template("cases/detail.html", page=page, data=data,
+                           result=result_of(page.case.data, desk().group_titles()))
 
 
 @bp.route("/<int:case_id>/diagram.json")
@@ -106,6 +108,7 @@ def new(process_id: str) -> Any:
         else:
             flash(_("Submitted as case %(number)s.", number=case_number(case.id)), "info")
             return redirect(url_for(".detail", case_id=case.id))
-    form = formkit.fields(schema, current_lang(), values, errors, departments)
+    form = formkit.fields(schema, current_lang(), values, errors, desk().department_choices(),
+                          desk().dataset_choices())
     return render_template("cases/new.html", info=info, form=form, errors=errors,
                            schema=schema), 422 if errors else 200

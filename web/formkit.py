@@ -86,7 +86,8 @@ def option_titles(prop: dict[str, Any], lang: str) -> dict[str, str]:
 
 def is_department(name: str, prop: dict[str, Any]) -> bool:
     """Fields naming a department group (`provider_dept`, ...) are chosen from a list."""
-    return name.endswith("_dept") and "string" in _types(prop) and "enum" not in prop
+    return prop.get("x-directory") == "department" or (
+        name.endswith("_dept") and "string" in _types(prop) and "enum" not in prop)
 
 
 def _widget(prop: dict[str, Any]) -> tuple[str, list[tuple[str, str]] | None]:
@@ -108,10 +109,12 @@ def _widget(prop: dict[str, Any]) -> tuple[str, list[tuple[str, str]] | None]:
 
 def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = None,
            errors: dict[str, str] | None = None,
-           departments: dict[str, str] | None = None) -> list[Field]:
+           departments: dict[str, str] | None = None,
+           datasets: dict[str, str] | None = None) -> list[Field]:
     """The fields of a form, in schema order, with values and errors to show.
 
-    `departments` (group name -> title) turns department fields into a choice list.
+    `departments` (group name -> title) turns department fields into a choice list, and
+    `datasets` (catalog id -> label) a catalog dataset field (`"x-catalog": "dataset"`).
     """
     values, errors = values or {}, errors or {}
     required = set(schema.get("required", []))
@@ -124,6 +127,8 @@ def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = No
         options = list(option_titles(prop, lang).items()) if has_enum else []
         if departments and is_department(name, prop):
             widget, options = "select", list(departments.items())
+        if datasets is not None and prop.get("x-catalog") == "dataset":
+            widget, options = "select", list(datasets.items())
         found.append(Field(
             name=name, label=label(prop, name, lang), widget=widget,
             required=name in required, help=_localized(prop, "description", lang),

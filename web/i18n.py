@@ -16,6 +16,8 @@ from flask_babel import Babel
 from engine.access import case_number
 from engine.clock import SHANGHAI
 
+from . import results
+
 LANGUAGES = ("zh", "en")
 bp = Blueprint("i18n", __name__)
 
@@ -36,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["pname"] = process_name
     app.jinja_env.globals["current_lang"] = current_lang
+    app.jinja_env.globals["result_lines"] = results.lines
     app.jinja_env.globals["desk_explain"] = explain
     app.jinja_env.globals["case_no"] = case_number
     app.jinja_env.globals["group_titles"] = group_titles

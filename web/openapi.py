@@ -24,10 +24,18 @@ ROUTES: list[tuple[str, str, str, str, dict[str, Any] | None, list[str]]] = [
      ["task_id"]),
     ("post", "/tasks/{task_id}/complete", "completeTask", "Submit the task's form",
      {"$ref": "#/components/schemas/TaskData"}, ["task_id"]),
+    ("get", "/catalog", "listCatalog", "The resource catalog's datasets (q searches id and name)",
+     None, []),
+    ("get", "/catalog/{dataset_id}", "getDataset", "One dataset and the versions that changed it",
+     None, ["dataset_id"]),
+    ("put", "/catalog/{dataset_id}", "putDataset",
+     "Add or replace a dataset (data authority only); makes a new catalog version",
+     {"$ref": "#/components/schemas/DatasetChange"}, ["dataset_id"]),
 ]
 QUERY = {
     "listCases": ["status", "process_id", "q", "page", "per_page"],
     "listTasks": ["view", "process_id", "state", "q", "page", "per_page"],
+    "listCatalog": ["q"],
 }
 
 
@@ -73,6 +81,22 @@ def document() -> dict[str, Any]:
                 "NewCase": {"type": "object", "required": ["process_id", "data"],
                             "properties": {"process_id": {"type": "string"},
                                            "data": {"type": "object"}}},
+                "DatasetChange": {
+                    "type": "object", "required": ["dataset", "reason"],
+                    "properties": {"reason": {"type": "string", "maxLength": 1000},
+                                   "dataset": {"type": "object", "required": [
+                                       "name", "provider_dept", "share_class", "open_class",
+                                       "data_items"], "properties": {
+                                       "name": {"type": "string"},
+                                       "provider_dept": {"type": "string"},
+                                       "share_class": {"enum": ["unconditional", "conditional",
+                                                                "not_shared"]},
+                                       "open_class": {"enum": ["open_unconditional",
+                                                               "open_conditional", "not_open"]},
+                                       "data_items": {"type": "array",
+                                                      "items": {"type": "string"}},
+                                       "restriction_basis": {"type": "string",
+                                                             "nullable": True}}}}},
                 "TaskData": {"type": "object", "required": ["data"],
                              "properties": {"data": {"type": "object"}}},
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {

@@ -46,7 +46,7 @@ def apply(process_id: str) -> Any:
             status = desk().track(f"{case.id}", code)
             return render_template("portal/submitted.html", status=status, code=code,
                                    info=info)
-    form = formkit.fields(schema, current_lang(), values, errors, desk().departments())
+    form = formkit.fields(schema, current_lang(), values, errors, desk().department_choices())
     return render_template("portal/apply.html", info=info, form=form,
                            errors=errors), 422 if errors else 200
 

@@ -20,7 +20,8 @@ def render_task(task_id: str, values: dict[str, Any] | None = None,
                 errors: dict[str, str] | None = None, status: int = 200) -> Any:
     page = desk().task_page(g.user, task_id)
     departments = desk().departments()
-    form = formkit.fields(page.schema or {}, current_lang(), values, errors, departments)
+    form = formkit.fields(page.schema or {}, current_lang(), values, errors,
+                          desk().department_choices())
     data = formkit.describe(page.start_schema, page.case.data, current_lang(), departments)
     return render_template("tasks/detail.html", page=page, form=form, data=data,
                            errors=errors), status

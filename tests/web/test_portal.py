@@ -40,7 +40,8 @@ def test_a_citizen_tracks_status_and_outcome_with_number_and_code(client, wgf) -
     wgf.complete_task(task.id, "dora", {"decision": "correct", "decision_reason": "已核实更正"})
     html = client.post("/portal/track", data={"number": number, "code": code}
                        ).get_data(as_text=True)
-    assert "已办结" in html and "corrected" in html and "已核实更正" in html
+    assert "已办结" in html and "已更正" in html and "已核实更正" in html
+    assert "corrected" not in html                       # words, never the model's keys
     assert "dora" not in html                            # never reviewers' names
 
 
