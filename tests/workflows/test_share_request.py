@@ -291,3 +291,155 @@ def test_a_case_reloaded_in_a_fresh_engine_continues(gf: Govflow, clock) -> None
     again = Govflow(gf.db, clock=clock, verify_state=True)
     done = complete(again, case, "UserTask_copy_consent", "dora", {"copy_consent": True})
     assert done.status == "completed" and done.data["grant"]["use_mode"] == "copy"
+
+
+# -- routed from the catalog and the directory, never from the applicant -----------------
+
+def counts(gf: Govflow) -> tuple[int, int, int]:
+    from sqlalchemy import func, select
+
+    from engine.schema import audit_events, cases, human_tasks
+    with gf.db.read() as conn:
+        return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()
+                     for t in (cases, human_tasks, audit_events))
+
+
+def refused_at_start(gf: Govflow, data: dict, user: str = "carl") -> dict[str, str]:
+    before = counts(gf)
+    with pytest.raises(InvalidTaskData) as refused:
+        gf.start_case("share_request", data, user=user)
+    assert counts(gf) == before                   # nothing created
+    return refused.value.errors
+
+
+def test_S1_a_declared_share_class_is_refused_and_nothing_is_created(gf: Govflow) -> None:
+    errors = refused_at_start(gf, {**REQUEST, "share_class": "unconditional"})
+    assert set(errors) == {"share_class"}
+
+
+def test_S2_a_declared_provider_is_refused_the_catalog_names_it(gf: Govflow) -> None:
+    assert set(refused_at_start(gf, {**REQUEST, "provider_dept": "dept_civil"})) == {
+        "provider_dept"}
+    case = gf.start_case("share_request", REQUEST, user="carl")
+    assert (case.data["provider_dept"], case.data["share_class"], case.data["dataset"]) == (
+        "dept_health", "conditional", "出生医学证明")
+    assert case.data["catalog_version"] == gf.catalog_versions()[0].version
+
+
+def test_S2_a_department_cannot_request_data_it_provides_itself(gf: Govflow) -> None:
+    errors = refused_at_start(gf, {**REQUEST, "requester_dept": "dept_health"}, user="alice")
+    assert set(errors) == {"dataset_id"} and "own department" in errors["dataset_id"]
+
+
+def test_S2_an_unknown_a_role_or_a_member_less_group_cannot_request(gf: Govflow) -> None:
+    from engine import directory
+    with gf.db.write() as conn:
+        directory.add_group(conn, "dept_closed", "已撤销的部门")   # no active member
+    for group in ("dept_nowhere", "administrators", "data_authority", "dept_closed"):
+        errors = refused_at_start(gf, {**REQUEST, "requester_dept": group})
+        assert set(errors) == {"requester_dept"}, group
+        assert "directory" in errors["requester_dept"]
+
+
+def test_S2_a_dataset_not_in_the_catalog_is_refused_by_id(gf: Govflow) -> None:
+    assert set(refused_at_start(gf, {**REQUEST, "dataset_id": "HEALTH-NONE"})) == {"dataset_id"}
+
+
+def test_S11_items_outside_the_dataset_are_refused_and_nothing_is_created(gf: Govflow) -> None:
+    errors = refused_at_start(gf, {**REQUEST, "data_items": ["姓名", "银行账号"]})
+    assert set(errors) == {"data_items"} and "银行账号" in errors["data_items"]
+
+
+def test_S11_a_completed_request_asks_only_for_items_of_its_dataset(gf: Govflow) -> None:
+    case = gf.start_case("share_request", REQUEST, user="carl")
+    case = complete(gf, case, "UserTask_provider_review", "alice",
+                    {"decision": "return", "decision_reason": "请说明使用范围"})
+    task = open_task(case, "UserTask_requester_complete")
+    completion = {k: REQUEST[k] for k in ("purpose", "scenario", "scope", "term")}
+    with pytest.raises(InvalidTaskData) as refused:
+        gf.complete_task(task.id, "carl", {**completion, "data_items": ["姓名", "病历"]})
+    assert set(refused.value.errors) == {"data_items"}
+    assert gf.get_task(task.id).state == "open"
+    done = gf.complete_task(task.id, "carl", {**completion, "data_items": ["姓名"]})
+    assert open_elements(done) == ["UserTask_provider_review"]
+
+
+def test_S1_a_case_keeps_the_catalog_version_it_was_decided_on(gf: Govflow) -> None:
+    old = gf.start_case("share_request", REQUEST, user="carl")
+    gf.save_datasets([("edit", {**gf.dataset("HEALTH-BIRTH").record(),
+                                "share_class": "unconditional"})], by="dora",
+                     reason="出生医学证明调整为无条件共享")
+    new = gf.start_case("share_request", REQUEST, user="carl")
+    assert new.data["catalog_version"] == old.data["catalog_version"] + 1
+    assert (new.status, new.data["decision_rule"]) == ("completed", "S1")
+    assert gf.get_case(old.id).data["share_class"] == "conditional"
+    assert open_elements(gf.get_case(old.id)) == ["UserTask_provider_review"]
+
+
+def test_S8_the_data_authority_names_the_provider_from_the_directory(gf: Govflow) -> None:
+    from engine import directory
+    with gf.db.write() as conn:
+        directory.add_group(conn, "dept_closed", "已撤销的部门")
+    case = gf.start_case("share_request", UNCATALOGUED, user="carl")
+    assert "provider_dept" not in case.data and case.data["in_catalog"] is False
+    task = open_task(case, "UserTask_confirm_provider")
+    assert task.candidate_groups == ("data_authority",)
+    for group in ("dept_nowhere", "administrators", "legal_review", "data_authority",
+                  "dept_closed", "dept_civil"):
+        before = counts(gf)
+        with pytest.raises(InvalidTaskData) as refused:
+            gf.complete_task(task.id, "dora", {"provider_dept": group})
+        assert set(refused.value.errors) == {"provider_dept"}, group
+        assert counts(gf) == before and gf.get_task(task.id).state == "open"
+    done = gf.complete_task(task.id, "dora", {"provider_dept": "dept_health"})
+    assert open_task(done, "UserTask_catalog_answer").candidate_groups == ("dept_health",)
+
+
+# -- reasons that say something; the time of receipt -----------------------------------
+
+def test_S4_reasons_and_legal_basis_of_spaces_or_punctuation_are_refused(gf: Govflow) -> None:
+    case = gf.start_case("share_request", REQUEST, user="carl")
+    task = open_task(case, "UserTask_provider_review")
+    for reason, basis in (("          ", "      "), ("。。。。，，，！！", "——《》——"),
+                          ("\u3000\u3000……\u3000\u3000", "第 条")):
+        with pytest.raises(InvalidTaskData) as refused:
+            gf.complete_task(task.id, "alice", {"decision": "refuse", "decision_reason": reason,
+                                                "legal_basis": basis})
+        assert set(refused.value.errors) == {"decision_reason", "legal_basis"}, reason
+    done = gf.complete_task(task.id, "alice", {
+        "decision": "refuse", "decision_reason": "  " + REFUSAL["decision_reason"] + "\n",
+        "legal_basis": REFUSAL["legal_basis"] + "  "})
+    assert (done.data["decision_reason"], done.data["legal_basis"]) == (
+        REFUSAL["decision_reason"], REFUSAL["legal_basis"])
+
+
+def test_S3_the_time_of_receipt_is_set_by_govflow_never_by_the_caller(gf: Govflow) -> None:
+    errors = refused_at_start(gf, {**REQUEST, "received_at": "2026-11-01T09:00:00+08:00"})
+    assert set(errors) == {"received_at"}
+    case = gf.start_case("share_request", REQUEST, user="carl")
+    assert case.data["received_at"] == "2026-11-20T09:00:00+08:00"
+
+
+def test_S3_an_administrator_records_a_paper_letters_receipt_with_a_reason(gf) -> None:
+    from engine.errors import NotAllowed
+    letter = at(2026, 11, 16, 15)
+    before = counts(gf)
+    with pytest.raises(NotAllowed):
+        gf.start_case("share_request", REQUEST, user="carl", received_at=letter,
+                      received_reason="纸质来函于11月16日收到")
+    with pytest.raises(InvalidTaskData) as no_reason:
+        gf.start_case("share_request", REQUEST, user="root", received_at=letter,
+                      received_reason="  。 ")
+    assert set(no_reason.value.errors) == {"received_reason"}
+    with pytest.raises(InvalidTaskData):
+        gf.start_case("share_request", REQUEST, user="root", received_at=at(2026, 11, 23),
+                      received_reason="纸质来函于11月23日收到")     # in the future
+    assert counts(gf) == before
+    case = gf.start_case("share_request", REQUEST, user="root", received_at=letter,
+                         received_reason="纸质来函于11月16日收到，今日录入")
+    assert case.data["received_at"] == "2026-11-16T15:00:00+08:00"
+    # S3: ten working days from the letter's receipt, not from today.
+    assert open_task(case, "UserTask_provider_review").due_at == end_of(2026, 11, 30)
+    recorded = [e for e in gf.get_case(case.id).events if e.action == "receipt_time_recorded"]
+    assert [(e.actor, e.details["reason"]) for e in recorded] == [
+        ("root", "纸质来函于11月16日收到，今日录入")]
