@@ -130,7 +130,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         if not isinstance(data, dict):
             raise InvalidTaskData("case data must be a JSON object", {"": "not an object"})
         if "received_at" in data:
-            raise InvalidTaskData("govflow records the time of receipt itself",
+            raise InvalidTaskData("received_at: govflow records the time of receipt itself",
                                   {"received_at": "由系统记录 (set by govflow)"})
         data = trimmed(data)
         requester = data.get("requester_name") or data.get("requester_dept") or user
