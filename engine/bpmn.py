@@ -32,6 +32,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 
 from .errors import BpmnValidationError
+from .model_limits import check_constant
 from .sandbox import check_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -361,7 +362,7 @@ def _check_assignees(root: Any, specs: list[Any]) -> None:
 def _compile(source: str | None, mode: str, what: str, owner: Any) -> None:
     if source is None or not source.strip():
         raise _Problem(f"empty {what}", owner)
-    error = check_script(source, mode)
+    error = check_script(source, mode) or check_constant(what, source)
     if error:
         raise _Problem(f"{what} is rejected: {error}", owner)
 

@@ -18,6 +18,7 @@ from .audit import PendingEvent
 from .calendar import Deadline, WorkCalendar, YearTable
 from .clock import SHANGHAI, parse_moment
 from .directory import SYSTEM
+from .model_limits import check_working_days
 from .runtime import record_deadline
 from .schema import calendar_years, human_tasks, outbox, task_candidates, timers
 
@@ -66,6 +67,7 @@ class CalendarUseCases:
     def deadline(self, received: dt.datetime | dt.date | str,
                  working_days: int) -> Deadline:
         """The end of the Nth working day after the day of `received`."""
+        check_working_days(working_days)  # counting is day by day
         if isinstance(received, str):
             received = parse_moment(received)
         return self.calendar.deadline(received, working_days)

@@ -23,30 +23,42 @@ Deserializing a workflow drops its script engine: reattach one after every load.
 from __future__ import annotations
 
 import ast
-import builtins
-import contextvars
 import functools
-import math
 import operator
 import time
 from collections.abc import Callable, Mapping
-from types import CodeType
+from types import CodeType, MappingProxyType
 
-from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import (
     full_write_guard,
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
-    safer_getattr_raise,
 )
 from RestrictedPython.PrintCollector import PrintCollector
 from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
 
+from engine import guards
 from engine.errors import ScriptError
-
-MAX_INT_BITS = 100_000            # ~30,000 decimal digits; far beyond any date or amount
-MAX_SEQUENCE_LENGTH = 10_000_000  # characters of a str or items of a list/tuple
+from engine.guards import (
+    CURRENT,
+    MemoryUp,
+    Run,
+    TimeUp,
+    compared,
+    guarded_add,
+    guarded_format,
+    guarded_getitem,
+    guarded_lshift,
+    guarded_mod,
+    guarded_mul,
+    guarded_pow,
+    hashed,
+    tick,
+)
+from engine.model_limits import ModelScriptEngine
+from engine.sandbox_builtins import getiter, guarded_getattr, make_builtins
 
 # Calls refused at compile time. The names are not in the builtins either; refusing the
 # call gives a clear message instead of a NameError, while a task-data field that merely
@@ -55,133 +67,64 @@ FORBIDDEN_CALLS = frozenset({
     "open", "exec", "eval", "compile", "getattr", "setattr", "delattr",
     "type", "vars", "globals", "locals", "dir", "breakpoint", "input", "help", "exit",
     "quit", "memoryview", "super", "object", "classmethod", "staticmethod", "property",
+    "iter", "next", "format", "ascii",
 })
-EXTRA_BUILTINS = (
-    "len", "min", "max", "sum", "sorted", "any", "all", "dict", "list", "set", "tuple",
-    "enumerate", "zip", "str", "int", "float", "bool", "abs", "round", "isinstance",
-    "reversed", "map", "filter",
-)
-_SEQUENCES = (str, bytes, list, tuple)
-
-
-class _TimeUp(BaseException):
-    """Raised by the tick; a BaseException so a script's `except Exception` cannot
-    swallow it. The environment turns it into ScriptError at the boundary."""
-
-
-# Deadline (time.monotonic()) of the sandbox run in progress in this thread/task, or None.
-_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "govflow_sandbox_deadline", default=None)
-
-
-def _loop_tick() -> None:
-    deadline = _DEADLINE.get()
-    if deadline is None:
-        raise ScriptError("sandboxed code can only run inside a sandbox evaluate/execute")
-    if time.monotonic() > deadline:
-        raise _TimeUp
-
-
-def _ticking(iterable):
-    """Iterate as usual, but tick once per item."""
-    for item in iterable:
-        _loop_tick()
-        yield item
-
-
-def _getiter(iterable):
-    """The `_getiter_` guard: makes comprehensions and unpacking tick; a sandbox range
-    already ticks and need not be wrapped twice."""
-    return iter(iterable) if type(iterable) is _Range else _ticking(iterable)
-
-
-class _Range:
-    """`range` whose iteration ticks, so that C code consuming it (sum, list, sorted,
-    dict.fromkeys, `[*r]`, ...) is still stopped by the time limit."""
-
-    __slots__ = ("_r",)
-
-    def __init__(self, *args: int) -> None:
-        self._r = range(*args)
-
-    def __iter__(self):
-        return _ticking(self._r)
-
-    def __reversed__(self):
-        return _ticking(reversed(self._r))
-
-    def __len__(self) -> int:
-        return len(self._r)
-
-    def __contains__(self, value: object) -> bool:
-        # O(1) for ints only; anything else would be a linear scan in C.
-        return value in self._r if isinstance(value, int) else any(value == i for i in self)
-
-    def __getitem__(self, index):
-        item = self._r[index]  # a slice is a range again, and must tick as well
-        return _Range(item.start, item.stop, item.step) if isinstance(item, range) else item
-
-
-def _too_big(what: str) -> ScriptError:
-    return ScriptError(
-        f"{what} would be too large: the sandbox refuses integers over {MAX_INT_BITS:,} bits "
-        f"and sequences over {MAX_SEQUENCE_LENGTH:,} items")
-
-
-def _guarded_pow(base, exp, mod=None):
-    if (mod is None and isinstance(base, int) and isinstance(exp, int) and exp > 1
-            and abs(base) > 1 and exp * math.log2(abs(base)) > MAX_INT_BITS):
-        raise _too_big("this power")
-    return pow(base, exp) if mod is None else pow(base, exp, mod)
-
-
-def _guarded_mul(a, b, op=operator.mul):
-    if isinstance(a, int) and isinstance(b, int):
-        if a.bit_length() + b.bit_length() > MAX_INT_BITS:
-            raise _too_big("this multiplication")
-    elif isinstance(a, _SEQUENCES) and isinstance(b, int) or (
-            isinstance(b, _SEQUENCES) and isinstance(a, int)):
-        seq, times = (a, b) if isinstance(a, _SEQUENCES) else (b, a)
-        if len(seq) * times > MAX_SEQUENCE_LENGTH:
-            raise _too_big(f"repeating a {type(seq).__name__} {times} times")
-    return op(a, b)
-
-
-def _guarded_add(a, b, op=operator.add):
-    if (isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES)
-            and len(a) + len(b) > MAX_SEQUENCE_LENGTH):
-        raise _too_big("this concatenation")
-    return op(a, b)
-
-
-def _guarded_lshift(a, b):
-    if isinstance(a, int) and isinstance(b, int) and a and a.bit_length() + b > MAX_INT_BITS:
-        raise _too_big("this shift")
-    return a << b
-
 
 _INPLACE: dict[str, Callable] = {
-    "+=": lambda a, b: _guarded_add(a, b, operator.iadd),
-    "*=": lambda a, b: _guarded_mul(a, b, operator.imul),
-    "**=": _guarded_pow, "<<=": _guarded_lshift, "-=": operator.isub,
-    "/=": operator.itruediv, "//=": operator.ifloordiv, "%=": operator.imod,
+    "+=": lambda a, b: guarded_add(a, b, operator.iadd),
+    "*=": lambda a, b: guarded_mul(a, b, operator.imul),
+    "**=": guarded_pow, "<<=": lambda a, b: guarded_lshift(a, b, operator.ilshift),
+    "%=": lambda a, b: guarded_mod(a, b, operator.imod), "-=": operator.isub,
+    "/=": operator.itruediv, "//=": operator.ifloordiv,
     ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior,
     "^=": operator.ixor, "@=": operator.imatmul,
 }
 
 _GUARDS: dict[str, object] = {
-    "_getattr_": safer_getattr_raise,  # plain safer_getattr turns a missing attribute into None
-    "_getitem_": operator.getitem, "_getiter_": _getiter, "_write_": full_write_guard,
+    "_getattr_": guarded_getattr, "_getitem_": guarded_getitem, "_getiter_": getiter,
+    "_write_": full_write_guard,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
     "_unpack_sequence_": guarded_unpack_sequence,
     "_inplacevar_": lambda op, a, b: _INPLACE[op](a, b),
     "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
     "_print_": PrintCollector,  # print() output is collected and discarded
-    "_loop_tick_": _loop_tick, "_guarded_pow_": _guarded_pow, "_guarded_mul_": _guarded_mul,
-    "_guarded_add_": _guarded_add, "_guarded_lshift_": _guarded_lshift,
+    "_loop_tick_": tick, "_guarded_pow_": guarded_pow, "_guarded_mul_": guarded_mul,
+    "_guarded_add_": guarded_add, "_guarded_lshift_": guarded_lshift,
+    "_guarded_mod_": guarded_mod, "_format_": guarded_format, "_compared_": compared,
+    "_hashed_": hashed,
 }
+_BINOPS = {ast.Pow: guarded_pow, ast.Mult: guarded_mul, ast.Add: guarded_add,
+           ast.LShift: guarded_lshift, ast.Mod: guarded_mod}
 _BINOP_GUARDS = {ast.Pow: "_guarded_pow_", ast.Mult: "_guarded_mul_",
-                 ast.Add: "_guarded_add_", ast.LShift: "_guarded_lshift_"}
+                 ast.Add: "_guarded_add_", ast.LShift: "_guarded_lshift_",
+                 ast.Mod: "_guarded_mod_"}
+_NOT_STATIC = object()
+_PADDING = frozenset({"ljust", "rjust", "center", "zfill"})
+
+
+def _static(node: ast.AST):
+    """The value of a constant expression made of literals and guarded operators."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        value = _static(node.operand)
+        return -value if isinstance(value, int | float) else _NOT_STATIC
+    if isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) <= 16:
+        values = [_static(elt) for elt in node.elts]
+        if _NOT_STATIC in values:
+            return _NOT_STATIC
+        return values if isinstance(node, ast.List) else tuple(values)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left, right = _static(node.left), _static(node.right)
+        if left is _NOT_STATIC or right is _NOT_STATIC:
+            return _NOT_STATIC
+        try:
+            return _BINOPS[type(node.op)](left, right)
+        except ScriptError:
+            raise
+        except Exception:  # noqa: BLE001 - e.g. 1 % 0: a run-time error, not ours to judge
+            return _NOT_STATIC
+    return _NOT_STATIC
 
 
 def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
@@ -208,12 +151,85 @@ class SandboxPolicy(RestrictingNodeTransformer):
         if isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
             self.error(node, f"calling {node.func.id}() is not allowed")
             return self.node_contents_visit(node)
+        self._refuse_constant_call(node)
         return super().visit_Call(node)
 
+    def _refuse_constant_call(self, node: ast.Call) -> None:
+        """`'a'.ljust(10**9)`, `bytes(10**9)`, `pow(3, 2**99999, 7)` with constant
+        arguments are refused at deploy time, as they would be at run time."""
+        args = [_static(arg) for arg in node.args]
+        if node.keywords or _NOT_STATIC in args:
+            return
+        func, check = node.func, None
+        if isinstance(func, ast.Name) and func.id in ("bytes", "pow", "round"):
+            check = {"bytes": lambda n, *a: guards.width(n // 100, "bytes()"),
+                     "pow": guards.check_pow,
+                     "round": lambda n, digits: guards.width(digits, "round() digits")}[func.id]
+        elif (isinstance(func, ast.Attribute) and func.attr in _PADDING
+              and isinstance(func.value, ast.Constant) and args):
+            check = lambda *a: guards.width(a[0], f"{func.attr}() width")  # noqa: E731
+        if check is None:
+            return
+        try:
+            check(*args)
+        except ScriptError as exc:
+            self.error(node, exc.message)
+        except Exception:  # noqa: BLE001 - wrong arguments fail at run time as usual
+            pass
+
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self._refuse_if_too_big(node)
         node = super().visit_BinOp(node)
         guard = _BINOP_GUARDS.get(type(node.op))
         return _call(guard, [node.left, node.right], node) if guard else node
+
+    def _refuse_if_too_big(self, node: ast.AST) -> None:
+        """A constant expression that is bound to be refused is refused at deploy time."""
+        try:
+            _static(node)
+        except ScriptError as exc:
+            self.error(node, exc.message)
+
+    def _guarded(self, name: str, node: ast.expr) -> ast.expr:
+        return node if isinstance(node, ast.Constant) else _call(name, [node], node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        # Comparing (and `in`, which hashes) walks nested data in C: check its size first.
+        node = self.node_contents_visit(node)
+        node.left = self._guarded("_compared_", node.left)
+        node.comparators = [self._guarded("_compared_", c) for c in node.comparators]
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.keys = [k if k is None else self._guarded("_hashed_", k) for k in node.keys]
+        return node
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.elts = [self._guarded("_hashed_", e) for e in node.elts]
+        return node
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        node = super().visit_Subscript(node)
+        if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
+                and not isinstance(node.slice, ast.Slice)):
+            node.slice = self._guarded("_hashed_", node.slice)
+        return node
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        # f'{x:01000000000}' builds a 1 GB string in C: widths and sizes are checked first.
+        spec = node.format_spec
+        if spec is not None and all(isinstance(v, ast.Constant) for v in spec.values):
+            try:
+                guards.check_format_spec("".join(str(v.value) for v in spec.values))
+            except ScriptError as exc:
+                self.error(node, exc.message)
+        node = self.node_contents_visit(node)
+        args = [node.value, ast.Constant(node.conversion),
+                node.format_spec or ast.Constant("")]
+        node.value, node.conversion, node.format_spec = _call("_format_", args, node), -1, None
+        return node
 
     def _tick_first(self, node):
         node.body.insert(0, ast.copy_location(ast.Expr(_call("_loop_tick_", [], node)), node))
@@ -270,28 +286,26 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     """
 
     def __init__(self, helpers: Mapping[str, Callable] | None = None, *,
-                 time_limit: float = 0.5) -> None:
+                 time_limit: float = 0.5, memory_limit: int = guards.MAX_MEMORY_GROWTH) -> None:
         helpers = dict(helpers or {})
         bad = [name for name in helpers if not name.isidentifier() or name.startswith("_")]
         if bad:
             raise ValueError(f"helper names must be identifiers not starting with '_': {bad}")
         if not time_limit > 0:
             raise ValueError("time_limit must be positive")
+        helpers = {name: _read_only(value) for name, value in helpers.items()}
         super().__init__(helpers)
         self.time_limit = time_limit
-        allowed = {name: value for name, value in safe_builtins.items()
-                   if name not in ("__build_class__", "setattr", "delattr")}
-        allowed.update({name: getattr(builtins, name) for name in EXTRA_BUILTINS})
-        allowed.update(range=_Range, pow=_guarded_pow, **_GUARDS)
-        allowed.update(helpers)
-        self._builtins = allowed
+        self.memory_limit = memory_limit
+        self._builtins = {**make_builtins(), **_GUARDS, **helpers}
 
     def evaluate(self, expression, context, external_context=None):
         code = self._code(expression, "eval", "expression")
         my_globals = dict(external_context or {})
         my_globals.update(context)
         my_globals["__builtins__"] = self._builtins
-        return self._run(eval, code, my_globals, "expression")
+        result = self._run(eval, code, my_globals, "expression")
+        return guards.weigh(result, "the value of this expression")
 
     def execute(self, script, context, external_context=None):
         external_context = external_context or {}
@@ -304,6 +318,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
             self._run(exec, code, context, "script")
         finally:
             self._clean(context, external_context, before)
+        # Task data is saved as JSON in C: nothing too large to walk may enter it.
+        guards.weigh(context, "the task data this script leaves")
         return True
 
     def check_for_overwrite(self, context, external_context):
@@ -321,21 +337,26 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
 
     def _run(self, run, code, namespace, kind):
         deadline = time.monotonic() + self.time_limit
-        outer = _DEADLINE.get()  # a helper running a nested sandbox keeps the outer limit
-        token = _DEADLINE.set(deadline if outer is None else min(deadline, outer))
+        outer = CURRENT.get()  # a helper running a nested sandbox keeps the outer limits
+        token = CURRENT.set(Run(deadline, self.memory_limit) if outer is None else outer)
         try:
             return run(code, namespace)
-        except _TimeUp as exc:
+        except (TimeUp, MemoryUp) as exc:
             tb, line = exc.__traceback__, None
             while tb is not None:  # report the innermost line of the script that was running
                 if tb.tb_frame.f_code.co_filename == "<string>":
                     line = tb.tb_lineno
                 tb = tb.tb_next
             where = f" (stopped at line {line})" if line else ""
+            if isinstance(exc, MemoryUp):
+                raise ScriptError(f"{kind} exceeded the memory limit of "
+                                  f"{self.memory_limit // 2**20} MB{where}") from None
             raise ScriptError(
                 f"{kind} exceeded the time limit of {self.time_limit:g} s{where}") from None
+        except MemoryError:
+            raise ScriptError(f"{kind} ran out of memory") from None
         finally:
-            _DEADLINE.reset(token)
+            CURRENT.reset(token)
 
     def _clean(self, context, external_context, before) -> None:
         for key in list(context):
@@ -345,7 +366,19 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
                 del context[key]
 
 
+def _read_only(value):
+    """A helper value as scripts see it: a model cannot change it for the next case."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _read_only(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_read_only(item) for item in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(value)
+    return value
+
+
 def make_script_engine(helpers: Mapping[str, Callable] | None = None, *,
                        time_limit: float = 0.5) -> PythonScriptEngine:
-    """A SpiffWorkflow PythonScriptEngine whose every expression and script is sandboxed."""
-    return PythonScriptEngine(environment=SandboxedEnvironment(helpers, time_limit=time_limit))
+    """A SpiffWorkflow script engine whose every expression and script is sandboxed, and
+    whose timer and multi-instance values are checked before SpiffWorkflow uses them."""
+    return ModelScriptEngine(environment=SandboxedEnvironment(helpers, time_limit=time_limit))

@@ -50,6 +50,7 @@ from .runtime import (
     ready_human_tasks,
     spec_property,
 )
+from .model_limits import run_engine_steps
 from .sandbox import make_script_engine
 from .schema import cases, human_tasks, timers
 from .sla import SlaClock
@@ -84,6 +85,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
         verify_state: bool = False, script_time_limit: float = 0.5,
+        step_time_limit: float = 2.0,
     ) -> None:
         self.db = db
         self.clock = clock or clock_from_env()
@@ -94,6 +96,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         self.script_engine = make_script_engine(
             {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
             time_limit=script_time_limit)
+        self.step_time_limit = step_time_limit
         self._calendar: WorkCalendar | None = None
         self._calendar_loaded = 0.0
         self._calendar_lock = threading.Lock()  # one calendar load at a time
@@ -347,7 +350,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         with running_on(clock or self.clock), collecting_deadlines() as deadlines:
             try:
                 move(workflow)
-                workflow.do_engine_steps(did_complete_task=record_decision)
+                run_engine_steps(workflow, time_limit=self.step_time_limit,
+                                 did_complete_task=record_decision)
                 case.new_tasks = self._assign_new_tasks(case)
             except Exception as exc:  # noqa: BLE001 - every failure of a model is an incident
                 self._raise_incident(case, exc)
