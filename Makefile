@@ -7,6 +7,9 @@ PORT ?= 5000
 
 .PHONY: run test install install-test browser bench
 
+# Compiled translation catalogs are built from the committed .po files, never committed.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
+
 run: install
 	$(BIN)/govflow init --demo
 	$(BIN)/govflow serve --host $(HOST) --port $(PORT)
@@ -14,7 +17,7 @@ run: install
 test: install-test browser
 	$(BIN)/pytest -n 2 -q
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(CATALOGS)
 
 install-test: install $(VENV)/.installed-test
 
@@ -27,6 +30,9 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile -q -i $< -o $@
 
 # bpmn-js for the case page's diagram, from the npm registry (served by govflow, no CDN).
 node_modules/.installed: package.json package-lock.json
