@@ -32,7 +32,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 %.mo: %.po $(VENV)/.installed
-	$(BIN)/pybabel compile -q -i $< -o $@
+	$(BIN)/pybabel -q compile -i $< -o $@
 
 # bpmn-js for the case page's diagram, from the npm registry (served by govflow, no CDN).
 node_modules/.installed: package.json package-lock.json
