@@ -58,6 +58,8 @@ SYSTEM = directory.SYSTEM
 # What a system decision records of the deciding task's data.
 DECISION_KEYS = ("outcome", "decision", "decided_by", "decision_rule", "decision_reason",
                  "sla_state", "sla_breach_rule")
+#: The case data key naming the jurisdiction profile the case started under.
+PROFILE_KEY = "jurisdiction_profile"
 _INSERT_CASE = insert(cases)
 _TASK_ACCESS = ("SELECT case_id, element_id, state, assignee, form, completed_by,"
                 " candidate_groups FROM human_tasks WHERE id = :task_id")
@@ -91,7 +93,8 @@ class Govflow(CalendarUseCases):
         self.definitions = Definitions()
         self.store = CaseStore(StateCodec(verify=verify_state))
         self.script_engine = make_script_engine(
-            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
+            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits),
+             "switches": dict(self.profile.switches), "now": self._now_helper},
             time_limit=script_time_limit)
         self._calendar: WorkCalendar | None = None
         self._calendar_loaded = 0.0
@@ -124,6 +127,7 @@ class Govflow(CalendarUseCases):
         now = self.now()
         data = dict(data)
         data.setdefault("received_at", now.astimezone(SHANGHAI).isoformat())
+        data[PROFILE_KEY] = self.profile.name  # the rules the case started under
         requester = data.get("requester_name") or data.get("requester_dept") or user
         with self.db.write() as conn:
             deployed = self.definitions.latest(conn, process_id)
@@ -248,11 +252,15 @@ class Govflow(CalendarUseCases):
 
     # -- timers --------------------------------------------------------------------------
     def fire_due_timers(self, now: dt.datetime | None = None, *, limit: int = 500) -> TimerFiring:
-        """Fire every timer due at `now`; loads only the cases that have one. Idempotent."""
+        """Fire every timer due at `now`; loads only the cases that have one. Idempotent.
+
+        A timer on a provisional date is held until its year is entered (administrators
+        are warned); a run with nothing due writes nothing."""
         now = now or self.now()
         with self.db.read() as conn:
             due = list(conn.execute(
-                select(timers.c.case_id).where(timers.c.fire_at <= now)
+                select(timers.c.case_id).where(timers.c.fire_at <= now,
+                                               timers.c.provisional.is_(False))
                 .group_by(timers.c.case_id).order_by(timers.c.case_id).limit(limit)).scalars())
         fired: list[tuple[int, str]] = []
         conflicts: list[int] = []
@@ -261,13 +269,14 @@ class Govflow(CalendarUseCases):
                 fired.extend(self._fire_case_timers(case_id, now))
             except Conflict:
                 conflicts.append(case_id)
+        self.warn_held_timers(now)
         return TimerFiring(tuple(fired), tuple(conflicts))
 
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
         with self.db.write() as conn:
             case = self.store.load(conn, case_id, self.definitions)
             due = {task_id: t for task_id, t in case.timers.items()
-                   if t.fire_at is not None and t.fire_at <= now}
+                   if t.fire_at is not None and t.fire_at <= now and not t.provisional}
             if not due or case.status == "error":
                 self.store.put_back(case)
                 return []
@@ -279,8 +288,16 @@ class Govflow(CalendarUseCases):
                 spec = case.workflow.get_task_from_id(UUID(task_id)).task_spec
                 if getattr(spec, "cancel_activity", True) is False:
                     case.sla = _breached(case.sla, timer, now)
-            self._step(conn, case, lambda wf: wf.refresh_timers(), actor=SYSTEM,
-                       clock=FrozenClock(now))
+
+            def fire(workflow: BpmnWorkflow) -> None:
+                # Exactly the timers chosen above fire (SpiffWorkflow alone would also fire
+                # a held provisional timer, and only strictly after its moment).
+                for task_id in due:
+                    task = workflow.get_task_from_id(UUID(task_id))
+                    task._set_internal_data(event_fired=True)
+                    task.task_spec._update(task)
+
+            self._step(conn, case, fire, actor=SYSTEM, clock=FrozenClock(now))
         self.store.put_back(case)
         return [(case_id, t.element_id) for t in due.values()]
 
@@ -376,7 +393,7 @@ class Govflow(CalendarUseCases):
         computed = [t.due for t in case.new_tasks if t.due] + list(timer_deadlines)
         years = sorted({y for d in computed if d.provisional for y in d.uncovered_years})
         if years:
-            self.warn_years_missing(conn, years, case.id)
+            self.warn_years_missing(conn, years, case.id)  # once a day, whatever the case
 
     # -- helpers -------------------------------------------------------------------------
     def _step_view(self, conn: Connection, case: LoadedCase) -> CaseView:
@@ -480,7 +497,7 @@ def _start_form(spec: Any) -> str | None:
 
 def _form_part(data: dict[str, Any]) -> dict[str, Any]:
     """Start forms validate what the submitter typed, not what the engine adds."""
-    return {k: v for k, v in data.items() if k != "received_at"}
+    return {k: v for k, v in data.items() if k not in ("received_at", PROFILE_KEY)}
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
