@@ -84,6 +84,8 @@ def _message(error: ValidationError) -> str:
         return "此表单不接受该字段 (not a field of this form)"
     if error.validator == "enum":
         return "请从给定选项中选择 (choose one of the options)"
+    if error.validator == "pattern":
+        return error.schema.get("x-pattern-message") or "格式不正确 (not in the expected form)"
     if error.validator == "minLength":
         return f"至少 {error.validator_value} 个字符 (at least {error.validator_value} characters)"
     return error.message

@@ -33,6 +33,7 @@ SWITCH_DEFAULTS: dict[str, bool | str] = {
     "share_review_lead": "provider",        # S2: who leads a joint review
     "coordination_body": "data_authority",  # S6: who coordinates a refused request
     "complaint_counted_from": "receipt",    # J7: the complaint limit runs from receipt/受理
+    "conditional_open": False,              # O3: data may be opened as conditional-open data
 }
 #: Older models read these switches as 0/1 from `limits`; cases running on those versions
 #: keep working because the profile still offers them there.

@@ -7,9 +7,11 @@ every row derived from it commit together or not at all.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from .definitions import Definitions
 from .errors import (
     CaseNotRetryable,
     Conflict,
+    InvalidTaskData,
     NotAllowed,
     ScriptError,
     TaskAlreadyClaimed,
@@ -57,9 +60,11 @@ from .state import StateCodec, TaskJsonCache
 SYSTEM = directory.SYSTEM
 # What a system decision records of the deciding task's data.
 DECISION_KEYS = ("outcome", "decision", "decided_by", "decision_rule", "decision_reason",
-                 "sla_state", "sla_breach_rule")
+                 "sla_state", "sla_breach_rule", "findings_overridden", "override_reason")
 #: The case data key naming the jurisdiction profile the case started under.
 PROFILE_KEY = "jurisdiction_profile"
+#: Who the running step acts for, as scripts see it through `actor()`.
+_ACTING: contextvars.ContextVar[str] = contextvars.ContextVar("acting", default=SYSTEM)
 _INSERT_CASE = insert(cases)
 _TASK_ACCESS = ("SELECT case_id, element_id, state, assignee, form, completed_by,"
                 " candidate_groups FROM human_tasks WHERE id = :task_id")
@@ -94,7 +99,8 @@ class Govflow(CalendarUseCases):
         self.store = CaseStore(StateCodec(verify=verify_state))
         self.script_engine = make_script_engine(
             {"deadline": self._deadline_helper, "limits": dict(self.profile.limits),
-             "switches": dict(self.profile.switches), "now": self._now_helper},
+             "switches": dict(self.profile.switches), "now": self._now_helper,
+             "actor": _ACTING.get},
             time_limit=script_time_limit)
         self._calendar: WorkCalendar | None = None
         self._calendar_loaded = 0.0
@@ -213,6 +219,7 @@ class Govflow(CalendarUseCases):
             spiff_task = case.workflow.get_task_from_id(UUID(task_id))
             if spiff_task is None or spiff_task.state != TaskState.READY:
                 raise Conflict(f"task {task_id} is no longer waiting for input")
+            self._check_against_case(spiff_task, data)
             case.closed_by[task_id] = user
             case.events.append(PendingEvent(
                 self.now(), user, "task_completed", task_id, task.element_id,
@@ -226,6 +233,18 @@ class Govflow(CalendarUseCases):
             view = self._step_view(conn, case)
         self.store.put_back(case)
         return view
+
+    def _check_against_case(self, spiff_task: Any, data: dict[str, Any]) -> None:
+        """Checks a form cannot make alone, such as "not a decision the reviews barred": the
+        task's `formCheck` expression sees the case data with the submission on top and
+        returns {field: message} for what is wrong."""
+        expression = spec_property(spiff_task.task_spec, "formCheck")
+        if not expression:
+            return
+        errors = self.script_engine.environment.evaluate(expression, {**spiff_task.data, **data})
+        if errors:
+            raise InvalidTaskData(f"the form has errors in: {', '.join(sorted(errors))}",
+                                  {str(k): str(v) for k, v in dict(errors).items()})
 
     def retry_case(self, case_id: int, user: str,
                    data: dict[str, Any] | None = None) -> CaseView:
@@ -319,7 +338,8 @@ class Govflow(CalendarUseCases):
                     rule, details={"authority": cite(rule), "decision": {
                         k: task.data[k] for k in DECISION_KEYS if k in task.data}}))
 
-        with running_on(clock or self.clock), collecting_deadlines() as deadlines:
+        with running_on(clock or self.clock), collecting_deadlines() as deadlines, \
+                _acting_as(actor):
             try:
                 move(workflow)
                 workflow.do_engine_steps(did_complete_task=record_decision)
@@ -472,6 +492,16 @@ class Govflow(CalendarUseCases):
     def process_xml(self, process_id: str) -> bytes:
         with self.db.read() as conn:
             return self.definitions.xml(conn, self.definitions.latest(conn, process_id).id)
+
+
+@contextlib.contextmanager
+def _acting_as(actor: str) -> Iterator[None]:
+    """Scripts of this step see `actor()` as the user (or system) the step acts for."""
+    token = _ACTING.set(actor)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
 
 
 def _breached(sla: dict[str, Any] | None, timer: Any, now: dt.datetime) -> dict[str, Any]:
