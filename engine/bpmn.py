@@ -49,6 +49,7 @@ GOVFLOW_PROPERTIES: dict[str, str] = {
     "dueFrom": "expression",                 # receipt moment (ISO string); default: creation
     "form": "form",                          # JSON Schema file name, e.g. share_review.json
     "rule": "rules",                         # ids from regulations.md, e.g. "S3,S4"
+    "formCheck": "expression",               # over case data + the submission: {field: error}
 }
 
 # SpiffWorkflow marks all three `manual`, so all three show up as inbox tasks.

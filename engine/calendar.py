@@ -158,8 +158,19 @@ class Deadline:
     notes: tuple[DayNote, ...]
 
     def iso(self) -> str:
-        """Aware ISO string: the form SpiffWorkflow timer expressions must return."""
+        """The due moment as an aware ISO string."""
         return self.due.isoformat()
+
+    @property
+    def runs_out(self) -> datetime:
+        """The first moment after the limit: `due` is the last whole second still counted
+        (23:59:59 by default), so the limit has run out one second later, at midnight.
+        Timers that act on a limit fire at this moment, never before it."""
+        return self.due + timedelta(seconds=1)
+
+    def timer_iso(self) -> str:
+        """`runs_out` as an aware ISO string: the form SpiffWorkflow timer expressions return."""
+        return self.runs_out.isoformat()
 
     def explain(self, lang: str = "zh") -> list[str]:
         """Lines an official can check by hand: the due time, then each day skipped or counted."""

@@ -24,7 +24,7 @@ from .schema import calendar_years, human_tasks, outbox, task_candidates, timers
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from sqlalchemy import Connection
 
@@ -73,10 +73,16 @@ class CalendarUseCases:
         return self.calendar.deadline(received, working_days)
 
     def _deadline_helper(self, working_days: int, start: str | None = None) -> str:
-        """`deadline(working_days=N, start=None)` for BPMN timers: an aware ISO string."""
+        """`deadline(working_days=N, start=None)` for BPMN timers: the aware ISO moment the
+        limit has run out (midnight after the last working day), so a timer never fires
+        while the last day still counts."""
         found = self.deadline(start or self.now(), int(working_days))
         record_deadline(found)
-        return found.iso()
+        return found.timer_iso()
+
+    def _now_helper(self) -> str:
+        """`now()` for BPMN scripts: the current moment as an aware ISO string (Shanghai)."""
+        return self.now().astimezone(SHANGHAI).isoformat()
 
     def add_calendar_year(self, table: YearTable, *,
                           by: str | None = None) -> dict[str, int]:
@@ -101,40 +107,74 @@ class CalendarUseCases:
         if self.calendar.covers(dt.date(next_year, 1, 1)):
             return None
         with self.db.write() as conn:
-            already = conn.execute(select(outbox.c.id).where(
-                outbox.c.kind == "calendar_year_missing", outbox.c.case_id.is_(None),
-                outbox.c.created_at >= dt.datetime.combine(today, dt.time(), SHANGHAI)),
-            ).first()
-            if already is None:
-                self.warn_years_missing(conn, [next_year])
+            self.warn_years_missing(conn, [next_year])
         return next_year
 
-    def warn_years_missing(self, conn: Connection, years: list[int],
+    def warn_years_missing(self, conn: Connection, years: Iterable[int],
                            case_id: int | None = None) -> None:
-        """Tell administrators (outbox) that deadlines reaching `years` are provisional."""
+        """Tell administrators (outbox) that deadlines reaching `years` are provisional, once
+        a day per year however many cases, runs and workers meet the gap."""
+        midnight = dt.datetime.combine(self.now().astimezone(SHANGHAI).date(), dt.time(),
+                                       SHANGHAI)
+        warned = {year for payload in conn.execute(select(outbox.c.payload).where(
+            outbox.c.kind == "calendar_year_missing", outbox.c.created_at >= midnight))
+            .scalars() for year in (payload or {}).get("years", ())}
+        years = sorted(set(years) - warned)
+        if not years:
+            return
         listed = ", ".join(map(str, years))
         conn.execute(insert(outbox).values(
             created_at=self.now(), case_id=case_id, kind="calendar_year_missing",
             recipient="administrators", channel="in_app",
             payload={"years": years, "message":
                      f"The holidays of {listed} are not entered; deadlines that reach them are "
-                     "provisional until they are (`govflow calendar add-year FILE`)."}))
+                     "provisional until they are, and no deemed decision is taken on them "
+                     "(`govflow calendar add-year FILE`)."}))
+
+    def warn_held_timers(self, now: dt.datetime) -> int:
+        """Timers due on a provisional date do not fire (a provisional deadline never decides
+        a case); tell administrators which years hold them. Returns how many are held."""
+        with self.db.read() as conn:
+            held = conn.execute(select(timers.c.basis).where(
+                timers.c.fire_at <= now, timers.c.provisional.is_(True))).scalars().all()
+        if held:
+            with self.db.write() as conn:
+                self.warn_years_missing(conn, {y for basis in held
+                                               for y in (basis or {}).get("uncovered_years", ())})
+        return len(held)
 
     def recompute_provisional_deadlines(self, *, by: str | None = None) -> dict[str, int]:
-        """Recompute every open provisional due date and waiting timer on the current calendar."""
+        """Recompute every open provisional due date and waiting timer on the current calendar.
+
+        Only what moved (its date or its provisional mark) is written and audited: an hourly
+        run while the year is still missing writes nothing."""
         actor = by or SYSTEM
         with self.db.read() as conn:
             task_rows = conn.execute(select(human_tasks.c.id, human_tasks.c.due_basis).where(
                 human_tasks.c.state == "open", human_tasks.c.due_provisional.is_(True))).all()
-            timer_cases = sorted(set(conn.execute(
-                select(timers.c.case_id).where(timers.c.provisional.is_(True))).scalars()))
+            timer_rows = conn.execute(select(timers.c.case_id, timers.c.task_id, timers.c.basis)
+                                      .where(timers.c.provisional.is_(True))).all()
+        moved_tasks = 0
         for row in task_rows:
-            self._recompute_task_due(row.id, Deadline.from_dict(row.due_basis), actor)
-        moved_timers = sum(self._recompute_case_timers(case_id, actor) for case_id in timer_cases)
-        return {"tasks": len(task_rows), "timers": moved_timers}
+            old = Deadline.from_dict(row.due_basis)
+            new = self.deadline(old.received, old.working_days)
+            if _moved(old, new):
+                self._recompute_task_due(row.id, old, new, actor)
+                moved_tasks += 1
+        by_case: dict[int, dict[str, tuple[Deadline, Deadline]]] = {}
+        for row in timer_rows:
+            if row.basis is None:
+                continue
+            old = Deadline.from_dict(row.basis)
+            new = self.deadline(old.received, old.working_days)
+            if _moved(old, new):
+                by_case.setdefault(row.case_id, {})[row.task_id] = (old, new)
+        for case_id, moved in sorted(by_case.items()):
+            self._recompute_case_timers(case_id, moved, actor)
+        return {"tasks": moved_tasks, "timers": sum(map(len, by_case.values()))}
 
-    def _recompute_task_due(self, task_id: str, old: Deadline, actor: str) -> None:
-        new = self.deadline(old.received, old.working_days)
+    def _recompute_task_due(self, task_id: str, old: Deadline, new: Deadline,
+                            actor: str) -> None:
         with self.db.write() as conn:
             task = self._open_task(conn, task_id)
             conn.execute(update(human_tasks).where(human_tasks.c.id == task_id).values(
@@ -145,18 +185,16 @@ class CalendarUseCases:
                 self.now(), actor, "deadline_recomputed", task_id, task.element_id,
                 details={"was": old.iso(), "now": new.iso(), "provisional": new.provisional}))
 
-    def _recompute_case_timers(self, case_id: int, actor: str) -> int:
+    def _recompute_case_timers(self, case_id: int, moved: dict[str, tuple[Deadline, Deadline]],
+                               actor: str) -> None:
         with self.db.write() as conn:
-            provisional = {r.task_id: Deadline.from_dict(r.basis) for r in conn.execute(
-                select(timers.c.task_id, timers.c.basis).where(
-                    timers.c.case_id == case_id, timers.c.provisional.is_(True)))}
             case = self.store.load(conn, case_id, self.definitions)
+
             def move(workflow: BpmnWorkflow) -> None:
-                for task_id, old in provisional.items():
-                    new = self.deadline(old.received, old.working_days)
+                for task_id, (old, new) in moved.items():
                     record_deadline(new)
                     task = workflow.get_task_from_id(UUID(task_id))
-                    task._set_internal_data(event_value=new.iso())
+                    task._set_internal_data(event_value=new.timer_iso())
                     case.events.append(PendingEvent(
                         self.now(), actor, "deadline_recomputed", task_id,
                         task.task_spec.name, details={"was": old.iso(), "now": new.iso(),
@@ -164,4 +202,7 @@ class CalendarUseCases:
 
             self._step(conn, case, move, actor=actor)
         self.store.put_back(case)
-        return len(provisional)
+
+
+def _moved(old: Deadline, new: Deadline) -> bool:
+    return (new.due, new.provisional) != (old.due, old.provisional)

@@ -163,6 +163,8 @@ def _message(error: ValidationError) -> str:
                 f"(say something: at least {error.validator_value} letters or digits)")
     if error.validator == "maxLength":
         return f"最多 {error.validator_value} 个字符 (at most {error.validator_value} characters)"
+    if error.validator == "pattern":
+        return error.schema.get("x-pattern-message") or "格式不正确 (not in the expected form)"
     if error.validator == "minLength":
         return f"至少 {error.validator_value} 个字符 (at least {error.validator_value} characters)"
     return error.message

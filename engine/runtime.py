@@ -94,7 +94,7 @@ def collecting_deadlines() -> Iterator[dict[str, Deadline]]:
 def record_deadline(deadline: Deadline) -> None:
     log = _deadline_log.get(None)
     if log is not None:
-        log[deadline.iso()] = deadline
+        log[deadline.timer_iso()] = deadline
 
 
 @dataclass(frozen=True)
@@ -320,8 +320,11 @@ class CaseStore:
         current = waiting_timers(case.workflow)
         gone = case.timers.keys() - current.keys()
         w.run_many(conn, _DELETE_TIMER, [{"case_id": case.id, "task_id": t} for t in gone])
+        # A timer is unchanged when its moment is the same and no deadline was (re)computed
+        # for it in this step (a recompute may keep the moment but end its provisional mark).
         kept = {task_id: case.timers[task_id] for task_id in current
-                if task_id in case.timers and case.timers[task_id].fire_at == current[task_id][1]}
+                if task_id in case.timers and case.timers[task_id].fire_at == current[task_id][1]
+                and current[task_id][0]._get_internal_data("event_value") not in deadlines}
         for task_id, (task, fire_at) in current.items():
             if task_id in kept:
                 continue

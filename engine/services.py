@@ -7,9 +7,11 @@ every row derived from it commit together or not at all.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,11 @@ from .state import StateCodec, TaskJsonCache
 SYSTEM = directory.SYSTEM
 # What a system decision records of the deciding task's data.
 DECISION_KEYS = ("outcome", "decision", "decided_by", "decision_rule", "decision_reason",
-                 "sla_state", "sla_breach_rule")
+                 "sla_state", "sla_breach_rule", "findings_overridden", "override_reason")
+#: The case data key naming the jurisdiction profile the case started under.
+PROFILE_KEY = "jurisdiction_profile"
+#: Who the running step acts for, as scripts see it through `actor()`.
+_ACTING: contextvars.ContextVar[str] = contextvars.ContextVar("acting", default=SYSTEM)
 _INSERT_CASE = insert(cases)
 _TASK_ACCESS = ("SELECT case_id, element_id, state, assignee, form, completed_by,"
                 " candidate_groups FROM human_tasks WHERE id = :task_id")
@@ -94,7 +100,9 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         self.definitions = Definitions()
         self.store = CaseStore(StateCodec(verify=verify_state))
         self.script_engine = make_script_engine(
-            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
+            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits),
+             "switches": dict(self.profile.switches), "now": self._now_helper,
+             "actor": _ACTING.get},
             time_limit=script_time_limit)
         self.step_time_limit = step_time_limit
         self._calendar: WorkCalendar | None = None
@@ -148,6 +156,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                 data.update(resources.route(conn, self.forms.schema(form), data))
             receipt = self._receipt(conn, user, received_at, received_reason, now)
             data["received_at"] = (receipt or now).astimezone(SHANGHAI).isoformat()
+            data[PROFILE_KEY] = self.profile.name  # the rules the case started under
             case_id = conn.execute(_INSERT_CASE, {
                 "process_id": deployed.process_id, "version_id": deployed.id,
                 "status": "running", "requester": requester, "data": data, "state": "",
@@ -251,6 +260,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                 raise Conflict(f"task {task_id} is no longer waiting for input")
             try:
                 self.forms.check_against_case(task.form, data, spiff_task.data)
+                self._check_against_case(spiff_task, data)
             except InvalidTaskData:
                 self.store.put_back(case)
                 raise
@@ -267,6 +277,18 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
             view = self._step_view(conn, case)
         self.store.put_back(case)
         return view
+
+    def _check_against_case(self, spiff_task: Any, data: dict[str, Any]) -> None:
+        """Checks a form cannot make alone, such as "not a decision the reviews barred": the
+        task's `formCheck` expression sees the case data with the submission on top and
+        returns {field: message} for what is wrong."""
+        expression = spec_property(spiff_task.task_spec, "formCheck")
+        if not expression:
+            return
+        errors = self.script_engine.environment.evaluate(expression, {**spiff_task.data, **data})
+        if errors:
+            raise InvalidTaskData(f"the form has errors in: {', '.join(sorted(errors))}",
+                                  {str(k): str(v) for k, v in dict(errors).items()})
 
     def retry_case(self, case_id: int, user: str,
                    data: dict[str, Any] | None = None) -> CaseView:
@@ -293,11 +315,15 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
 
     # -- timers --------------------------------------------------------------------------
     def fire_due_timers(self, now: dt.datetime | None = None, *, limit: int = 500) -> TimerFiring:
-        """Fire every timer due at `now`; loads only the cases that have one. Idempotent."""
+        """Fire every timer due at `now`; loads only the cases that have one. Idempotent.
+
+        A timer on a provisional date is held until its year is entered (administrators
+        are warned); a run with nothing due writes nothing."""
         now = now or self.now()
         with self.db.read() as conn:
             due = list(conn.execute(
-                select(timers.c.case_id).where(timers.c.fire_at <= now)
+                select(timers.c.case_id).where(timers.c.fire_at <= now,
+                                               timers.c.provisional.is_(False))
                 .group_by(timers.c.case_id).order_by(timers.c.case_id).limit(limit)).scalars())
         fired: list[tuple[int, str]] = []
         conflicts: list[int] = []
@@ -306,13 +332,14 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                 fired.extend(self._fire_case_timers(case_id, now))
             except Conflict:
                 conflicts.append(case_id)
+        self.warn_held_timers(now)
         return TimerFiring(tuple(fired), tuple(conflicts))
 
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
         with self.db.write() as conn:
             case = self.store.load(conn, case_id, self.definitions)
             due = {task_id: t for task_id, t in case.timers.items()
-                   if t.fire_at is not None and t.fire_at <= now}
+                   if t.fire_at is not None and t.fire_at <= now and not t.provisional}
             if not due or case.status == "error":
                 self.store.put_back(case)
                 return []
@@ -324,8 +351,16 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                 spec = case.workflow.get_task_from_id(UUID(task_id)).task_spec
                 if getattr(spec, "cancel_activity", True) is False:
                     case.sla = _breached(case.sla, timer, now)
-            self._step(conn, case, lambda wf: wf.refresh_timers(), actor=SYSTEM,
-                       clock=FrozenClock(now))
+
+            def fire(workflow: BpmnWorkflow) -> None:
+                # Exactly the timers chosen above fire (SpiffWorkflow alone would also fire
+                # a held provisional timer, and only strictly after its moment).
+                for task_id in due:
+                    task = workflow.get_task_from_id(UUID(task_id))
+                    task._set_internal_data(event_fired=True)
+                    task.task_spec._update(task)
+
+            self._step(conn, case, fire, actor=SYSTEM, clock=FrozenClock(now))
         self.store.put_back(case)
         return [(case_id, t.element_id) for t in due.values()]
 
@@ -347,7 +382,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                     rule, details={"authority": cite(rule), "decision": {
                         k: task.data[k] for k in DECISION_KEYS if k in task.data}}))
 
-        with running_on(clock or self.clock), collecting_deadlines() as deadlines:
+        with running_on(clock or self.clock), collecting_deadlines() as deadlines, \
+                _acting_as(actor):
             try:
                 move(workflow)
                 run_engine_steps(workflow, time_limit=self.step_time_limit,
@@ -422,7 +458,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         computed = [t.due for t in case.new_tasks if t.due] + list(timer_deadlines)
         years = sorted({y for d in computed if d.provisional for y in d.uncovered_years})
         if years:
-            self.warn_years_missing(conn, years, case.id)
+            self.warn_years_missing(conn, years, case.id)  # once a day, whatever the case
 
     # -- helpers -------------------------------------------------------------------------
     def _step_view(self, conn: Connection, case: LoadedCase) -> CaseView:
@@ -501,6 +537,16 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
     def process_xml(self, process_id: str) -> bytes:
         with self.db.read() as conn:
             return self.definitions.xml(conn, self.definitions.latest(conn, process_id).id)
+
+
+@contextlib.contextmanager
+def _acting_as(actor: str) -> Iterator[None]:
+    """Scripts of this step see `actor()` as the user (or system) the step acts for."""
+    token = _ACTING.set(actor)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
 
 
 def _breached(sla: dict[str, Any] | None, timer: Any, now: dt.datetime) -> dict[str, Any]:

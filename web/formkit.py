@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from engine.clock import SHANGHAI
+from engine.profile import load_profile, shipped_profiles
 
 RADIO_MAX = 4
 TEXTAREA_FROM = 200
@@ -43,7 +44,40 @@ ENGINE_KEYS = {
     "sla_breach_task": {"title": "超期环节", "x-title-en": "Step overdue"},
     "complainant_notified": {"title": "已反馈投诉人", "x-title-en": "Complainant told"},
     "reporter_notified": {"title": "已告知反馈人", "x-title-en": "Reporter told"},
+    # jurisdiction profile, limits and open-data findings
+    "jurisdiction_profile": {"title": "适用规定", "x-title-en": "Jurisdiction rules"},
+    "returns": {"title": "退回补正记录", "x-title-en": "Returns for completion"},
+    "returned_at": {"title": "退回时间", "x-title-en": "Returned"},
+    "resubmitted_at": {"title": "补正后重新提交时间", "x-title-en": "Resubmitted complete"},
+    "returned_reason": {"title": "退回理由", "x-title-en": "Reason for the return"},
+    "provider_silent": {"title": "提供部门逾期未答复", "x-title-en": "Provider did not answer"},
+    "provider_silent_at": {"title": "逾期未答复确认时间", "x-title-en": "Silence noted"},
+    "open_form": {"title": "开放方式", "x-title-en": "Opened as", "enum": [
+        "full", "desensitised", "conditional"], "x-enum-titles": {
+        "full": "完整开放", "desensitised": "脱敏处理后开放", "conditional": "有条件开放"},
+        "x-enum-titles-en": {"full": "Full", "desensitised": "Desensitised",
+                             "conditional": "Conditional-open"}},
+    "findings_overridden": {"title": "决定与之不一致的审查", "x-title-en": "Findings overridden"},
+    "notified_at": {"title": "告知时间", "x-title-en": "Authority notified"},
+    "missing_items": {"title": "需要补正的内容", "x-title-en": "Missing"},
+    "reason": {"title": "理由", "x-title-en": "Reason"},
+    "authority_consent": {"title": "主管部门同意再次退回的理由",
+                          "x-title-en": "Authority's consent"},
+    # shown as the findings table on the decision page, not as raw data
+    "findings": {"x-hidden": True}, "allowed_decisions": {"x-hidden": True},
+    "decisions_against": {"x-hidden": True},
 }
+
+
+def _profile_titles() -> dict[str, Any]:
+    """Each shipped jurisdiction profile's name, shown by its title on case pages."""
+    names = ["default", *shipped_profiles()]
+    titles = {name: load_profile(None if name == "default" else name).title or name
+              for name in names}
+    return {"enum": names, "x-enum-titles": titles, "x-enum-titles-en": titles}
+
+
+ENGINE_KEYS["jurisdiction_profile"].update(_profile_titles())
 
 
 @dataclass
@@ -181,6 +215,12 @@ def _number(raw: str, kinds: set[str]) -> Any:
     return raw
 
 
+def _plain(value: Any) -> str:
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    return _moment(value) if isinstance(value, str) else str(value)
+
+
 def _moment(text: str) -> str:
     """An ISO moment as Beijing time, the way every other time on the pages reads."""
     try:
@@ -201,10 +241,16 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
         if key.startswith("_") or value is None or value in ("", [], {}):
             continue
         prop = props.get(key) or ENGINE_KEYS.get(key, {})
+        if prop.get("x-hidden"):
+            continue
         titles = option_titles(prop, lang) if prop else {}
         if key.endswith("_dept") and departments:
             titles = departments
-        if isinstance(value, list):
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            text = " | ".join("；".join(f"{label(ENGINE_KEYS.get(k, {}), k, lang)}: {_plain(v)}"
+                                       for k, v in item.items() if v not in (None, "", []))
+                              for item in value)
+        elif isinstance(value, list):
             text = "、".join(titles.get(str(v), str(v)) for v in value)
         elif isinstance(value, dict):
             text = "；".join(f"{k}: {v}" for k, v in value.items() if v not in (None, "", []))

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engine.calendar import YearTable
 from engine.clock import SHANGHAI
+from engine.profile import load_profile
 from engine.schema import outbox
 from engine.services import Govflow
 
@@ -19,11 +20,21 @@ def end_of(y: int, m: int, d: int) -> dt.datetime:
     return dt.datetime(y, m, d, 23, 59, 59, tzinfo=SHANGHAI)
 
 
+def runs_out(y: int, m: int, d: int) -> dt.datetime:
+    """Timers act once the last day is over: at midnight after it."""
+    return dt.datetime(y, m, d, tzinfo=SHANGHAI) + dt.timedelta(days=1)
+
+
+def hubei(gf: Govflow, clock) -> Govflow:
+    """S5 decides by silence only where the profile says so: Hubei (HB 20)."""
+    return Govflow(gf.db, clock=clock, verify_state=True, profile=load_profile("hubei"))
+
+
 def test_S3_answer_due_counts_the_spring_festival_and_its_make_up_saturdays(gf, clock) -> None:
     clock.set(dt.datetime(2026, 2, 13, 10, 0, tzinfo=SHANGHAI))
     case = gf.start_case("share_request", CONDITIONAL)
     assert case.tasks[0].due_at == end_of(2026, 3, 5)
-    assert case.timers[0].fire_at == end_of(2026, 3, 5)
+    assert case.timers[0].fire_at == runs_out(2026, 3, 5)
     assert case.tasks[0].due_provisional is False
 
 
@@ -44,6 +55,7 @@ def test_a_request_received_on_a_holiday_counts_from_the_next_working_day(gf, cl
 
 
 def test_S5_silence_until_the_deadline_is_deemed_approval_by_the_system(gf, clock) -> None:
+    gf = hubei(gf, clock)
     clock.set(dt.datetime(2026, 9, 28, 16, 0, tzinfo=SHANGHAI))
     case = gf.start_case("share_request", CONDITIONAL)
     clock.set(end_of(2026, 10, 16) - dt.timedelta(seconds=1))
@@ -78,7 +90,7 @@ def test_an_uncovered_year_gives_a_provisional_deadline_and_warns_administrators
     task, timer = case.tasks[0], case.timers[0]
     # Weekends only in 2027 until the year is entered: 12-29..12-31, 01-01, 01-04..01-08, 01-11.
     assert task.due_at == end_of(2027, 1, 11) and task.due_provisional
-    assert timer.fire_at == end_of(2027, 1, 11) and timer.provisional
+    assert timer.fire_at == runs_out(2027, 1, 11) and timer.provisional
     with gf.db.read() as conn:
         warning = conn.execute(select(outbox.c.kind, outbox.c.recipient, outbox.c.payload)).one()
     assert warning.kind == "calendar_year_missing" and warning.recipient == "administrators"
@@ -86,6 +98,7 @@ def test_an_uncovered_year_gives_a_provisional_deadline_and_warns_administrators
 
 
 def test_entering_the_year_recomputes_pending_provisional_deadlines_and_timers(gf, clock):
+    gf = hubei(gf, clock)
     clock.set(dt.datetime(2026, 12, 28, 9, 30, tzinfo=SHANGHAI))
     case = gf.start_case("share_request", CONDITIONAL)
     report = gf.add_calendar_year(YearTable.from_dict({
@@ -96,7 +109,7 @@ def test_entering_the_year_recomputes_pending_provisional_deadlines_and_timers(g
     assert report == {"tasks": 1, "timers": 1}
     again = gf.get_case(case.id)
     assert again.tasks[0].due_at == end_of(2027, 1, 12) and not again.tasks[0].due_provisional
-    assert again.timers[0].fire_at == end_of(2027, 1, 12) and not again.timers[0].provisional
+    assert again.timers[0].fire_at == runs_out(2027, 1, 12) and not again.timers[0].provisional
     assert [e.action for e in again.events].count("deadline_recomputed") == 2
     clock.set(end_of(2027, 1, 11) + dt.timedelta(minutes=1))
     assert gf.fire_due_timers().fired == ()

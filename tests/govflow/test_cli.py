@@ -57,6 +57,7 @@ def test_a_share_request_goes_from_start_to_completion_on_the_command_line(cli) 
 
 
 def test_govflow_now_moves_time_for_tick(cli, monkeypatch) -> None:
+    monkeypatch.setenv("GOVFLOW_PROFILE", "hubei")  # S5: silence approves in Hubei only
     cli("start", "share_request", "--data", REQUEST)
     assert "fired 0 timer(s)" in cli("tick").output
     monkeypatch.setenv("GOVFLOW_NOW", "2026-12-05T00:00:00+08:00")

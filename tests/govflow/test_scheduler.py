@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from engine.clock import SHANGHAI
+from engine.profile import load_profile
 from engine.services import Govflow
 from govflow.scheduler import JOBS, build_scheduler, run_jobs_once
 
@@ -21,6 +22,7 @@ def test_jobs_have_explicit_unique_ids(gf: Govflow) -> None:
 
 
 def test_one_pass_fires_due_timers_and_a_second_pass_does_nothing(gf: Govflow, clock) -> None:
+    gf = Govflow(gf.db, clock=clock, profile=load_profile("hubei"))  # S5 decides in Hubei
     case = gf.start_case("share_request", REQUEST)
     clock.set(dt.datetime(2026, 12, 5, 0, 0, tzinfo=SHANGHAI))
     first = run_jobs_once(gf)

@@ -47,12 +47,25 @@ def end_of(y: int, m: int, d: int) -> dt.datetime:
     return dt.datetime(y, m, d, 23, 59, 59, tzinfo=SHANGHAI)
 
 
-def with_limits(gf: Govflow, clock, **limits: int) -> Govflow:
+def with_limits(gf: Govflow, clock, switches: dict[str, Any] | None = None,
+                **limits: int) -> Govflow:
     """A second engine on the same database with a jurisdiction profile that differs."""
     base = load_profile()
     profile: JurisdictionProfile = dataclasses.replace(
-        base, limits=MappingProxyType({**base.limits, **limits}))
+        base, limits=MappingProxyType({**base.limits, **limits}),
+        switches=MappingProxyType({**base.switches, **(switches or {}), **{
+            k: bool(v) for k, v in limits.items() if k in base.switches}}))
     return Govflow(gf.db, clock=clock, verify_state=True, profile=profile)
+
+
+def with_profile(gf: Govflow, clock, name: str) -> Govflow:
+    """A second engine on the same database running one of the shipped profiles."""
+    return Govflow(gf.db, clock=clock, verify_state=True, profile=load_profile(name))
+
+
+def runs_out(y: int, m: int, d: int) -> dt.datetime:
+    """The moment a limit whose last working day is y-m-d has run out: midnight after it."""
+    return dt.datetime(y, m, d, tzinfo=SHANGHAI) + dt.timedelta(days=1)
 
 
 def open_task(case: CaseView, element_id: str) -> TaskView:

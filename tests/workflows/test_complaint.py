@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidTaskData
+from engine.profile import shipped_profiles
 from engine.services import Govflow
-from tests.workflows.conftest import at, complete, end_of, fired, open_task
+from tests.workflows.conftest import (
+    at,
+    complete,
+    end_of,
+    fired,
+    open_task,
+    runs_out,
+    with_profile,
+)
 
 COMPLAINT = {"requester_name": "李四", "contact": "lisi@example.com",
              "handling_dept": "dept_civil", "subject": "办事要求重复提交证明",
@@ -45,3 +54,33 @@ def test_a_case_reloaded_in_a_fresh_engine_continues(gf: Govflow, clock) -> None
     done = complete(Govflow(gf.db, clock=clock, verify_state=True), case,
                     "UserTask_handle_complaint", "carl", HANDLED)
     assert done.status == "completed"
+
+
+@pytest.mark.parametrize("name", shipped_profiles())
+def test_J7_the_limit_runs_from_acceptance_in_jilin_and_from_receipt_elsewhere(gf, clock,
+                                                                             name) -> None:
+    gf = with_profile(gf, clock, name)
+    case = gf.start_case("complaint", COMPLAINT)                      # Fri 11-20 09:00
+    if name != "jilin":
+        assert open_task(case, "UserTask_handle_complaint").due_at == end_of(2026, 11, 27)
+        return
+    accept = open_task(case, "UserTask_accept_complaint")
+    assert accept.candidate_groups == ("dept_civil",) and accept.due_at is None
+    clock.set(at(2026, 11, 24, 10))                                   # accepted Tue 11-24
+    fresh = with_profile(gf, clock, name)   # a new engine: new process-level cache
+    case = fresh.complete_task(accept.id, "carl", {"acceptance": "accepted"})
+    handle = open_task(case, "UserTask_handle_complaint")
+    assert handle.due_at == end_of(2026, 12, 1)                       # 5 days from 11-24
+    assert case.data["accepted_at"].startswith("2026-11-24T10:00")
+    assert [t.fire_at for t in case.timers] == [runs_out(2026, 12, 1)]
+
+
+def test_J7_a_complaint_not_accepted_is_closed_with_reasons(gf, clock) -> None:
+    gf = with_profile(gf, clock, "jilin")
+    case = gf.start_case("complaint", COMPLAINT)
+    with pytest.raises(InvalidTaskData):
+        complete(gf, case, "UserTask_accept_complaint", "carl", {"acceptance": "not_accepted"})
+    done = complete(gf, case, "UserTask_accept_complaint", "carl", {
+        "acceptance": "not_accepted", "acceptance_reason": "不属于本机构职责范围"})
+    assert (done.status, done.data["outcome"], done.data["complainant_notified"]) == (
+        "completed", "not_accepted", True)
