@@ -125,7 +125,9 @@ class FormLibrary:
         if name is None:
             return
         errors: dict[str, str] = {}
-        for error in self._validator(name).iter_errors(data):
+        # A pattern's own message says what is expected, so it wins over general ones.
+        for error in sorted(self._validator(name).iter_errors(data),
+                            key=lambda e: e.validator != "pattern"):
             for field in _fields(error):
                 errors.setdefault(field, _message(error))
         named = {f: data[f] for f in self.directory_fields(name) if data.get(f) is not None}

@@ -25,9 +25,9 @@ from tests.workflows.conftest import (
     with_profile,
 )
 
-REQUEST = {"requester_dept": "dept_civil", "provider_dept": "dept_health",
-           "requester_name": "民政厅社会救助处", "dataset": "出生医学证明",
-           "share_class": "conditional", "purpose": "核对社会救助对象家庭成员",
+# HEALTH-BIRTH is conditional and provided by dept_health in the demo catalog.
+REQUEST = {"requester_dept": "dept_civil", "requester_name": "民政厅社会救助处",
+           "dataset_id": "HEALTH-BIRTH", "purpose": "核对社会救助对象家庭成员",
            "data_items": ["姓名", "出生日期"], "scenario": "社会救助资格核对",
            "scope": "民政厅社会救助处", "term": "2027-12-31"}
 COMPLETION = {k: REQUEST[k] for k in ("purpose", "data_items", "scenario", "scope", "term")}
