@@ -33,6 +33,7 @@ from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 
 from .errors import BpmnValidationError
 from .sandbox import check_script
+from .specwiring import wire
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -219,6 +220,7 @@ def _parse(root: Any, xml: bytes, filename: str, *, check: bool) -> ParsedBpmn:
     subprocess_specs = parser.get_subprocess_specs(process_id)
     if check:
         _check_assignees(root, [spec, *(s for s in subprocess_specs.values() if s is not None)])
+    wire([spec, *subprocess_specs.values()])
     return ParsedBpmn(process_id, process.get("name"), xml, hashlib.sha256(xml).hexdigest(),
                       spec, subprocess_specs)
 

@@ -46,8 +46,10 @@ from .runtime import (
     LoadedCase,
     NewHumanTask,
     collecting_deadlines,
+    element_id,
     ready_human_tasks,
     spec_property,
+    workflow_cache_from_env,
 )
 from .sandbox import make_script_engine
 from .schema import cases, human_tasks, timers
@@ -59,6 +61,7 @@ SYSTEM = directory.SYSTEM
 DECISION_KEYS = ("outcome", "decision", "decided_by", "decision_rule", "decision_reason",
                  "sla_state", "sla_breach_rule")
 _INSERT_CASE = insert(cases)
+_JUST_AFTER = dt.timedelta(microseconds=1)
 _TASK_ACCESS = ("SELECT case_id, element_id, state, assignee, form, completed_by,"
                 " candidate_groups FROM human_tasks WHERE id = :task_id")
 
@@ -83,13 +86,18 @@ class Govflow(CalendarUseCases):
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
         verify_state: bool = False, script_time_limit: float = 0.5,
+        cache: bool | None = None,
     ) -> None:
+        """`cache=False` (or GOVFLOW_WORKFLOW_CACHE=0) restores every case and parses every
+        spec from the database at each step, exactly as a freshly started process does."""
         self.db = db
+        self.cache = workflow_cache_from_env() if cache is None else cache
         self.clock = clock or clock_from_env()
         self.profile = profile or load_profile()
         self.forms = FormLibrary(forms_dir)
-        self.definitions = Definitions()
-        self.store = CaseStore(StateCodec(verify=verify_state))
+        self.definitions = Definitions(cache=self.cache)
+        self.store = CaseStore(StateCodec(verify=verify_state),
+                               cache_size=512 if self.cache else 0)
         self.script_engine = make_script_engine(
             {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
             time_limit=script_time_limit)
@@ -279,8 +287,10 @@ class Govflow(CalendarUseCases):
                 spec = case.workflow.get_task_from_id(UUID(task_id)).task_spec
                 if getattr(spec, "cancel_activity", True) is False:
                     case.sla = _breached(case.sla, timer, now)
+            # SpiffWorkflow fires a timer once its time has passed, strictly; govflow's
+            # timer is due at its time, so the step sees a moment just after it.
             self._step(conn, case, lambda wf: wf.refresh_timers(), actor=SYSTEM,
-                       clock=FrozenClock(now))
+                       clock=FrozenClock(now + _JUST_AFTER))
         self.store.put_back(case)
         return [(case_id, t.element_id) for t in due.values()]
 
@@ -298,7 +308,7 @@ class Govflow(CalendarUseCases):
             rule = spec_property(task.task_spec, "rule")
             if rule and isinstance(task.task_spec, ScriptTask | BusinessRuleTask):
                 case.events.append(PendingEvent(
-                    self.now(), SYSTEM, "system_decision", str(task.id), task.task_spec.name,
+                    self.now(), SYSTEM, "system_decision", str(task.id), element_id(task.task_spec),
                     rule, details={"authority": cite(rule), "decision": {
                         k: task.data[k] for k in DECISION_KEYS if k in task.data}}))
 
@@ -344,7 +354,7 @@ class Govflow(CalendarUseCases):
                 received = self.script_engine.evaluate(task, start) if start else None
                 due = self.deadline(received or self.now(),
                                     int(self.script_engine.evaluate(task, days)))
-            fresh.append(NewHumanTask(task_id, spec.name, spec.bpmn_name or spec.name,
+            fresh.append(NewHumanTask(task_id, element_id(spec), spec.bpmn_name or spec.name,
                                       spec.lane, tuple(groups), spec_property(spec, "form"), due))
         return fresh
 
@@ -362,7 +372,7 @@ class Govflow(CalendarUseCases):
         case.new_tasks = []
         case.incident = {
             "message": message, "task_id": str(task.id) if task else None,
-            "element_id": task.task_spec.name if task else None,
+            "element_id": element_id(task.task_spec) if task else None,
             "at": self.now().isoformat(),
         }
         case.events.append(PendingEvent(self.now(), SYSTEM, "incident",

@@ -29,6 +29,12 @@ WORKFLOW_USERS = {
 }
 
 
+@pytest.fixture
+def workflow_cache() -> bool:
+    """Every step of a shipped process restores its case and spec from the database."""
+    return False
+
+
 @pytest.fixture(autouse=True)
 def workflow_directory(gf: Govflow, clock) -> None:
     with gf.db.write() as conn:
@@ -52,7 +58,7 @@ def with_limits(gf: Govflow, clock, **limits: int) -> Govflow:
     base = load_profile()
     profile: JurisdictionProfile = dataclasses.replace(
         base, limits=MappingProxyType({**base.limits, **limits}))
-    return Govflow(gf.db, clock=clock, verify_state=True, profile=profile)
+    return Govflow(gf.db, clock=clock, verify_state=True, profile=profile, cache=gf.cache)
 
 
 def open_task(case: CaseView, element_id: str) -> TaskView:
