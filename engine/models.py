@@ -97,3 +97,4 @@ class TimerFiring:
 
     fired: tuple[tuple[int, str], ...]   # (case id, timer element id)
     conflicts: tuple[int, ...]           # cases changed by someone else; retried next pass
+    incidents: tuple[int, ...] = ()      # cases whose timers could not be fired: now in error

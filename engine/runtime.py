@@ -24,6 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
@@ -376,5 +377,15 @@ def spec_property(task_spec: Any, name: str) -> str | None:
 
 
 def _finished(workflow: BpmnWorkflow, task_id: str) -> bool:
-    task = workflow.get_task_from_id(UUID(task_id))
+    """Whether a human task was completed (not cancelled); a cancelled instance of a
+    multi-instance task is no longer in the workflow at all."""
+    task = find_task(workflow, task_id)
     return task is not None and task.state == TaskState.COMPLETED
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Any:
+    """The task with `task_id` in the workflow or its subprocesses, or None."""
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None

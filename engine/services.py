@@ -30,6 +30,7 @@ from .definitions import Definitions
 from .errors import (
     CaseNotRetryable,
     Conflict,
+    EngineError,
     NotAllowed,
     ScriptError,
     TaskAlreadyClaimed,
@@ -37,6 +38,7 @@ from .errors import (
 )
 from .forms import FormLibrary
 from .inbox import InboxQuery
+from .incidents import describe, record_timer_incident
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
@@ -47,6 +49,7 @@ from .runtime import (
     NewHumanTask,
     collecting_deadlines,
     element_id,
+    find_task,
     ready_human_tasks,
     spec_property,
     workflow_cache_from_env,
@@ -233,26 +236,56 @@ class Govflow(CalendarUseCases):
 
     def retry_case(self, case_id: int, user: str,
                    data: dict[str, Any] | None = None) -> CaseView:
-        """Run a case with an incident again, after merging corrected data into the failed task."""
+        """Run a case with an incident again, after merging corrected data into the failed task.
+
+        An incident of the timer sweep (the case's timer could not be fired), or one that
+        names no task, is retried by firing the case's due timers again; it takes no data."""
+        fix = dict(data or {})
         with self.db.write() as conn:
-            case = self.store.load(conn, case_id, self.definitions)
+            case = self._load_for_retry(conn, case_id)
             if case.status != "error" or not case.incident:
                 raise CaseNotRetryable(f"case {case_id} has no incident to retry")
-            failed = case.workflow.get_task_from_id(UUID(case.incident["task_id"]))
-            fix = dict(data or {})
-            case.events.append(PendingEvent(self.now(), user, "case_retried",
-                                            failed.task_spec.name, details={"data": fix}))
+            task_id = case.incident.get("task_id")
+            by_timer = case.incident.get("kind") == "timer"
+            failed = find_task(case.workflow, task_id) if task_id and not by_timer else None
+            if failed is None and fix:
+                raise CaseNotRetryable(
+                    f"the incident of case {case_id} names no task whose data could be "
+                    "corrected; retry it without data")
+            case.events.append(PendingEvent(
+                self.now(), user, "case_retried", task_id, case.incident.get("element_id"),
+                details={"data": fix}))
 
             def rerun(workflow: BpmnWorkflow) -> None:
+                if failed is None:
+                    workflow.refresh_timers()
+                    return
                 if failed.state == TaskState.ERROR:
                     # Resetting merges the parent's data back in, so the fix goes after.
                     workflow.reset_from_task_id(failed.id)
                 failed.data.update(fix)
 
-            self._step(conn, case, rerun, actor=user)
+            try:
+                # a timer's retry fires what is due now, as the sweep does
+                self._step(conn, case, rerun, actor=user, clock=None if failed else
+                           FrozenClock(self.now() + _JUST_AFTER))
+            except EngineError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - govflow's own code failed again
+                raise CaseNotRetryable(f"case {case_id} failed again while being retried "
+                                       f"({describe(exc)}); nothing was changed") from exc
             view = self._step_view(conn, case)
         self.store.put_back(case)
         return view
+
+    def _load_for_retry(self, conn: Connection, case_id: int) -> LoadedCase:
+        try:
+            return self.store.load(conn, case_id, self.definitions)
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a state that cannot be restored
+            raise CaseNotRetryable(f"case {case_id} cannot be restored to be retried: "
+                                   f"{describe(exc)}") from exc
 
     # -- timers --------------------------------------------------------------------------
     def fire_due_timers(self, now: dt.datetime | None = None, *, limit: int = 500) -> TimerFiring:
@@ -260,16 +293,22 @@ class Govflow(CalendarUseCases):
         now = now or self.now()
         with self.db.read() as conn:
             due = list(conn.execute(
-                select(timers.c.case_id).where(timers.c.fire_at <= now)
+                select(timers.c.case_id).join(cases, cases.c.id == timers.c.case_id)
+                .where(timers.c.fire_at <= now, cases.c.status != "error")
                 .group_by(timers.c.case_id).order_by(timers.c.case_id).limit(limit)).scalars())
         fired: list[tuple[int, str]] = []
         conflicts: list[int] = []
+        incidents: list[int] = []
         for case_id in due:
             try:
                 fired.extend(self._fire_case_timers(case_id, now))
             except Conflict:
                 conflicts.append(case_id)
-        return TimerFiring(tuple(fired), tuple(conflicts))
+            except Exception as exc:  # noqa: BLE001 - one broken case never stops the sweep
+                with self.db.write() as conn:
+                    record_timer_incident(conn, case_id, exc, now)
+                incidents.append(case_id)
+        return TimerFiring(tuple(fired), tuple(conflicts), tuple(incidents))
 
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
         with self.db.write() as conn:
@@ -284,8 +323,8 @@ class Govflow(CalendarUseCases):
                     now, SYSTEM, "timer_fired", task_id, timer.element_id, timer.rule,
                     details={"due": timer.fire_at.isoformat() if timer.fire_at else None,
                              "authority": cite(timer.rule)}))
-                spec = case.workflow.get_task_from_id(UUID(task_id)).task_spec
-                if getattr(spec, "cancel_activity", True) is False:
+                task = find_task(case.workflow, task_id)
+                if task is not None and getattr(task.task_spec, "cancel_activity", True) is False:
                     case.sla = _breached(case.sla, timer, now)
             # SpiffWorkflow fires a timer once its time has passed, strictly; govflow's
             # timer is due at its time, so the step sees a moment just after it.

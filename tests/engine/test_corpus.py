@@ -191,3 +191,16 @@ def test_transaction_completes_or_is_cancelled(steps: FreshSteps) -> None:
     assert_healthy(cancelled)
     assert open_elements(cancelled) == ["UserTask_refund"]
     assert steps.complete(cancelled, "UserTask_refund").status == "completed"
+
+
+def test_an_interrupting_timer_on_a_multi_instance_task_cancels_every_instance(
+        steps: FreshSteps) -> None:
+    case = steps.start("mi_timer", {"reviewers": ["reviewers"] * 3})
+    case = steps.complete(case, "UserTask_vote", {"vote": "yes"})
+    assert len(open_tasks(case, "UserTask_vote")) == 2
+    case = steps.after(case, hours=1)
+    assert_healthy(case)
+    assert open_elements(case) == ["UserTask_late"] and case.timers == ()
+    votes = sorted(t.state for t in case.tasks if t.element_id == "UserTask_vote")
+    assert votes == ["cancelled", "cancelled", "completed"]
+    assert steps.complete(case, "UserTask_late").status == "completed"
