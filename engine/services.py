@@ -385,7 +385,9 @@ class Govflow(CalendarUseCases):
                 groups.extend([found] if isinstance(found, str) else list(found or ()))
             groups = sorted({g for g in groups if g})
             if not groups:
-                raise ScriptError(f"task {spec.name} has no candidate group for this case")
+                error = ScriptError(f"task {element_id(spec)} has no candidate group for this case")
+                error.task = task  # the incident names this task (an instance among several)
+                raise error
             due = None
             days = spec_property(spec, "dueWorkingDays")
             if days:

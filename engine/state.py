@@ -5,13 +5,13 @@ Two choices keep persistence off the critical path:
 * The process spec is not stored per case. It belongs to the deployed version and is
   handed back in on load, so a case's JSON holds only its tasks and data.
 * Tasks are serialized incrementally. Live tasks (ready, waiting, started, failed)
-  and the instances of a running loop or multi-instance task are serialized at every save; predicted and settled ones only when their signature
-  changed (see `_signature`). A task that has settled (completed or cancelled) is
-  appended once to the case's state chunks; each save rewrites only the active part
-  (header and unsettled tasks). So the cost of a step,
-  in CPU and in bytes written, depends on the tasks that moved, not on the length of
-  the case's history. `verify=True` (used by the tests) checks every save against a
-  full serialization.
+  and the instances of a running loop or multi-instance task are serialized at every
+  save; predicted and settled ones only when their signature changed (see `_signature`).
+  A task that has settled (completed or cancelled) is appended once to the case's state
+  chunks; each save rewrites only the active part (header and unsettled tasks). So the
+  cost of a step, in CPU and in bytes written, depends on the tasks that moved, not on
+  the length of the case's history. `verify=True` (used by the tests) checks every save
+  against a full serialization.
 """
 
 from __future__ import annotations

@@ -204,3 +204,18 @@ def test_an_interrupting_timer_on_a_multi_instance_task_cancels_every_instance(
     votes = sorted(t.state for t in case.tasks if t.element_id == "UserTask_vote")
     assert votes == ["cancelled", "cancelled", "completed"]
     assert steps.complete(case, "UserTask_late").status == "completed"
+
+
+def test_an_instance_without_a_group_is_an_incident_that_retry_fixes(steps: FreshSteps) -> None:
+    case = steps.start("mi_parallel", {"reviewers": ["reviewer_rita", ""]})
+    assert case.status == "error" and case.tasks == ()
+    assert case.incident["element_id"] == "UserTask_vote"
+    assert "no candidate group" in case.incident["message"]
+    fixed = steps.engine().retry_case(case.id, "rita", {"reviewer": "reviewer_ravi"})
+    assert_healthy(fixed)
+    assert sorted(t.candidate_groups for t in fixed.tasks) == [
+        ("reviewer_ravi",), ("reviewer_rita",)]
+    for task in fixed.tasks:
+        user = task.candidate_groups[0].removeprefix("reviewer_")
+        done = steps.engine().complete_task(task.id, user, {"vote": "yes"})
+    assert done.status == "completed" and done.data["approvals"] == 2

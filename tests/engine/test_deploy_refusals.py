@@ -97,6 +97,9 @@ DECLARED = (b'<bpmn:signal id="Signal_go" name="go" /><bpmn:error id="Error_go" 
             b'<bpmn:process id="share_request"')
 
 
+START = b'<bpmn:startEvent id="Start_events"'
+
+
 def event_subprocess(attrs: bytes, definition: bytes) -> bytes:
     sub = EVENT_SUBPROCESS.replace(b"{attrs}", attrs).replace(b"{definition}", definition)
     return variant((END, sub + END), (b'<bpmn:process id="share_request"', DECLARED))
@@ -108,13 +111,13 @@ def test_a_non_interrupting_signal_event_subprocess_deploys() -> None:
 
 def test_an_interrupting_event_subprocess_is_refused() -> None:
     xml = event_subprocess(b"", SIGNAL)
-    error = rejects(xml, element="Start_events", line=line_of(xml, b'<bpmn:startEvent id="Start_events"'))
+    error = rejects(xml, element="Start_events", line=line_of(xml, START))
     assert 'isInterrupting="false"' in error.reason
 
 
 def test_a_start_event_on_an_error_is_refused() -> None:
     xml = event_subprocess(b' isInterrupting="false"', ERROR)
-    error = rejects(xml, element="Start_events", line=line_of(xml, b'<bpmn:startEvent id="Start_events"'))
+    error = rejects(xml, element="Start_events", line=line_of(xml, START))
     assert "cannot wait for a errorEventDefinition" in error.reason
 
 
