@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,7 +51,15 @@ NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 #: Names govflow gives every script besides the builtins (see Govflow.script_engine).
 SCRIPT_HELPERS = frozenset({"deadline", "limits"})
 _CALLABLE = frozenset(safe_builtins) | frozenset(EXTRA_BUILTINS) | {"range", "pow"} | SCRIPT_HELPERS
-_MODULES = frozenset(sys.stdlib_module_names) - {"this", "antigravity"}
+# Modules a model author may reach for; a field of case data is unlikely to bear one of
+# these names and be used by attribute (`email.strip()` must stay possible, so not all of
+# the standard library is listed).
+_MODULES = frozenset({
+    "datetime", "time", "math", "json", "re", "os", "sys", "random", "decimal", "pathlib",
+    "subprocess", "shutil", "socket", "collections", "itertools", "functools", "statistics",
+    "zoneinfo", "dateutil", "pytz", "requests", "urllib", "builtins", "importlib",
+})
+_LONGEST_DAYS = 100 * 366  # a timer further away than this is a mistake
 
 # What a bare timer value that means ISO 8601 starts with: a cycle (R3/...), a duration
 # (P2D, PT30S) or a date (2026-...). Never a Python expression, nor a name of case data.
@@ -193,17 +200,33 @@ def check_timer_literal(kind: str, value: str) -> str | None:
     """Why SpiffWorkflow could not read `value` as a timer of `kind`, or None."""
     try:
         if kind == "timeCycle":
+            components = value.upper().replace("--", "/").strip("R").split("/")
+            durations = [c for c in components[1:] if c.startswith("P")]
+            if any(_days(c) <= 0 for c in durations):
+                return f"{value!r} repeats without waiting: a cycle needs a positive interval"
             TimerEventDefinition.parse_iso_recurring_interval(value)
         elif kind == "timeDuration":
+            durations = [value]
             TimerEventDefinition.parse_iso_duration(value)
         else:
+            durations = [value] if value.upper().startswith("P") else []
             TimerEventDefinition.parse_time_or_duration(value)
+        if any(_days(d) > _LONGEST_DAYS for d in durations):
+            return f"{value!r} is more than 100 years away"
     except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exceptions here
         forms = {"timeCycle": "an ISO 8601 cycle such as R3/PT1H",
                  "timeDuration": "an ISO 8601 duration such as PT30M or P2D",
                  "timeDate": "an ISO 8601 date-time such as 2026-12-01T09:00:00+08:00"}
         return f"{value!r} is not {forms.get(kind, 'an ISO 8601 timer value')}"
     return None
+
+
+def _days(duration: str) -> float:
+    """About how many days an ISO 8601 duration spans (months and years at their longest)."""
+    parsed = TimerEventDefinition.parse_iso_duration(duration)
+    per_day = {"years": 366, "months": 31, "weeks": 7, "days": 1, "hours": 1 / 24,
+               "minutes": 1 / 1440, "seconds": 1 / 86400}
+    return sum(parsed.get(unit, 0) * factor for unit, factor in per_day.items())
 
 
 def quote_bare_timers(specs: Iterable[Any]) -> None:

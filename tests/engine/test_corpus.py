@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from engine import directory
+from engine.history import case_path
 from engine.clock import FrozenClock
 from engine.models import CaseView
 from engine.services import Govflow
@@ -89,6 +90,15 @@ def test_parallel_multi_instance_collects_every_vote(steps: FreshSteps) -> None:
     assert case.status == "completed"
     assert case.data["votes"] == ["yes", "no", "yes"]  # in reviewer order, not answer order
     assert case.data["approvals"] == 2
+
+
+
+def test_the_diagram_marks_a_multi_instance_task_by_its_element(steps: FreshSteps) -> None:
+    case = steps.start("mi_parallel", {"reviewers": ["reviewer_rita", "reviewer_ravi"]})
+    engine = steps.engine()
+    with engine.db.read() as conn:
+        path = case_path(conn, engine.store, engine.definitions, case.id)
+    assert path.active == ("UserTask_vote",)
 
 
 def test_sequential_multi_instance_opens_one_instance_after_another(steps: FreshSteps) -> None:

@@ -61,6 +61,21 @@ def test_a_timer_literal_that_is_no_iso_value_is_refused(kind: str, value: str) 
     assert error.reason.startswith(f"timer {kind}: ") and "is not an ISO 8601" in error.reason
 
 
+@pytest.mark.parametrize(("kind", "value", "says"), [
+    ("timeDuration", "P99999999Y", "more than 100 years away"),
+    ("timeCycle", "R/PT0S", "a cycle needs a positive interval"),
+    ("timeCycle", "'R5/PT0S'", "a cycle needs a positive interval"),
+])
+def test_a_timer_literal_that_could_never_work_is_refused(kind, value, says) -> None:
+    xml = variant((TIMER, f"<bpmn:{kind}>{value}</bpmn:{kind}>".encode()))
+    error = rejects(xml, element="Timer_deadline", line=line_of(xml, b"<bpmn:boundaryEvent"))
+    assert says in error.reason
+
+
+def test_a_data_field_named_like_a_module_can_be_used() -> None:
+    parse_bpmn(variant((SCRIPT, b"contact = email.strip()")), FILE)
+
+
 @pytest.mark.parametrize(("old", "new", "element", "needle", "says"), [
     (b'attachedToRef="Task_review"', b'attachedToRef="NOPE"', "Timer_deadline",
      b"<bpmn:boundaryEvent", "attachedToRef 'NOPE' names no activity"),
