@@ -4,6 +4,7 @@ places where govflow reads a model more generously than SpiffWorkflow does.
 Refused, each naming the element (engine/bpmn.py adds the file and the line):
 
 * a service task: govflow runs no external operators;
+* an ad hoc subprocess: SpiffWorkflow runs them only with its own script engine;
 * a start event on an error, escalation or compensation: SpiffWorkflow would read it
   as a plain start and run the event subprocess at once;
 * an interrupting event subprocess: SpiffWorkflow 3.2 never interrupts the process for
@@ -87,6 +88,9 @@ def check_element(node: Any, process: Any) -> None:
     if name == "serviceTask":
         raise Problem("govflow does not run service tasks; use a script task or a message",
                       node)
+    if name == "adHocSubProcess":
+        raise Problem("govflow does not run ad hoc subprocesses (SpiffWorkflow's need its "
+                      "own script engine); use a parallel or inclusive gateway", node)
     if name == "startEvent":
         _check_start(node)
     elif name == "eventBasedGateway":

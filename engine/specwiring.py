@@ -4,9 +4,8 @@ SpiffWorkflow connects some task specs while a case runs, on the spec object its
 
 * a loop or multi-instance task connects its child's `completed_event` to its
   `merge_child` when it creates the first instance;
-* the start task connects an event subprocess triggered by an error, escalation,
-  message or signal to the process's end when the event first arrives;
-* an ad hoc subprocess connects its start to a conditional path when it first adds it.
+* the start task connects an event subprocess triggered by a message or signal to the
+  process's end when the event first arrives.
 
 A case restored onto a spec parsed in another process finds none of these
 connections: multi-instance and loop tasks stall after the first instance and a
@@ -18,8 +17,9 @@ also keeps each spec's inputs and outputs); govflow parses the stored XML instea
 Only the hooks that concern instances are added up front. The start task's own
 outputs are left alone: connecting the start to an event subprocess would make every
 later case start it. So an event subprocess gets the start among its inputs (which
-also tells SpiffWorkflow the connection exists) and the end among its outputs, and an
-ad hoc subprocess's conditional paths get the start among their inputs.
+also tells SpiffWorkflow the connection exists) and the end among its outputs.
+(Ad hoc subprocesses, whose paths SpiffWorkflow connects the same way, are refused at
+deploy: see engine/bpmnchecks.py.)
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from SpiffWorkflow.bpmn.specs.bpmn_process_spec import AdHocSubprocessSpec
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
 
@@ -41,9 +40,6 @@ def wire(specs: Iterable[Any]) -> None:
                 _wire_instances(spec, task_spec)
         for name in getattr(spec.start, "trigger_specs", ()):
             _wire_event_subprocess(spec, spec.task_specs[name])
-        if isinstance(spec, AdHocSubprocessSpec):
-            for path in spec.conditional_paths:
-                _add_input(path, spec.start)
 
 
 def _wire_instances(spec: Any, loop: Any) -> None:
@@ -53,12 +49,8 @@ def _wire_instances(spec: Any, loop: Any) -> None:
 
 
 def _wire_event_subprocess(spec: Any, task_spec: Any) -> None:
-    _add_input(task_spec, spec.start)
+    """Record the start as an input without adding an output to the start."""
+    if spec.start not in task_spec.inputs:
+        task_spec._inputs.append(spec.start.name)
     if spec.end not in task_spec.outputs:
         task_spec.connect(spec.end)
-
-
-def _add_input(task_spec: Any, source: Any) -> None:
-    """Record `source` as an input of `task_spec` without adding an output to `source`."""
-    if source not in task_spec.inputs:
-        task_spec._inputs.append(source.name)

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from engine import directory
-from engine.history import case_path
 from engine.clock import FrozenClock
+from engine.history import case_path
 from engine.models import CaseView
 from engine.services import Govflow
 
@@ -229,3 +229,4 @@ def test_an_instance_without_a_group_is_an_incident_that_retry_fixes(steps: Fres
         user = task.candidate_groups[0].removeprefix("reviewer_")
         done = steps.engine().complete_task(task.id, user, {"vote": "yes"})
     assert done.status == "completed" and done.data["approvals"] == 2
+

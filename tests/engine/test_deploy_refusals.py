@@ -23,6 +23,13 @@ def test_a_service_task_is_refused() -> None:
                             "message")
 
 
+def test_an_ad_hoc_subprocess_is_refused() -> None:
+    xml = variant((END, b'<bpmn:adHocSubProcess id="AdHoc_x"><bpmn:task id="Task_x" />'
+                        b'</bpmn:adHocSubProcess>' + END))
+    error = rejects(xml, element="AdHoc_x", line=line_of(xml, b"<bpmn:adHocSubProcess"))
+    assert "does not run ad hoc subprocesses" in error.reason
+
+
 @pytest.mark.parametrize(("script", "says"), [
     ("granted_at = datetime.now()", "uses module 'datetime'"),
     ("started = time.time()", "uses module 'time'"),
