@@ -305,9 +305,12 @@ class Govflow(CalendarUseCases):
             except Conflict:
                 conflicts.append(case_id)
             except Exception as exc:  # noqa: BLE001 - one broken case never stops the sweep
-                with self.db.write() as conn:
-                    record_timer_incident(conn, case_id, exc, now)
-                incidents.append(case_id)
+                try:
+                    with self.db.write() as conn:
+                        record_timer_incident(conn, case_id, exc, now)
+                    incidents.append(case_id)
+                except Exception:  # noqa: BLE001 - not even recorded: the next pass tries again
+                    conflicts.append(case_id)
         return TimerFiring(tuple(fired), tuple(conflicts), tuple(incidents))
 
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
