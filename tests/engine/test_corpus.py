@@ -230,3 +230,17 @@ def test_an_instance_without_a_group_is_an_incident_that_retry_fixes(steps: Fres
         done = steps.engine().complete_task(task.id, user, {"vote": "yes"})
     assert done.status == "completed" and done.data["approvals"] == 2
 
+
+
+def test_the_cache_setting_comes_from_the_environment(gf: Govflow, monkeypatch) -> None:
+    monkeypatch.setenv("GOVFLOW_WORKFLOW_CACHE", "0")
+    uncached = Govflow(gf.db, clock=gf.clock)
+    uncached.start_case("data_error_check", {
+        "requester_dept": "dept_civil", "provider_dept": "dept_health", "dataset": "出生医学证明",
+        "problem": "wrong", "details": "出生日期早于母亲出生日期"})
+    assert uncached.cache is False
+    assert not uncached.store._cache and not uncached.definitions._by_id  # nothing kept
+    monkeypatch.setenv("GOVFLOW_WORKFLOW_CACHE", "1")
+    assert Govflow(gf.db, clock=gf.clock).cache is True
+    monkeypatch.delenv("GOVFLOW_WORKFLOW_CACHE")
+    assert Govflow(gf.db, clock=gf.clock, cache=False).cache is False
