@@ -31,9 +31,12 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import SPIFF_XSD, SpiffBpmnParser
 
+from . import bpmnchecks
+from .bpmnchecks import Problem as _Problem
 from .errors import BpmnValidationError
 from .model_limits import check_constant
 from .sandbox import check_script
+from .specwiring import wire
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -83,14 +86,6 @@ class ParsedBpmn:
     content_hash: str  # sha256 hex of `xml`: a redeploy of the same bytes is a no-op
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, Any]
-
-
-class _Problem(Exception):
-    """A check failed on `node`; `parse_bpmn` adds the file name and the line."""
-
-    def __init__(self, message: str, node: Any = None) -> None:
-        super().__init__(message)
-        self.message, self.node = message, node
 
 
 class _FirstErrorValidator(BpmnValidator):
@@ -219,8 +214,12 @@ def _parse(root: Any, xml: bytes, filename: str, *, check: bool) -> ParsedBpmn:
     process_id = process.get("id")
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
+    specs = [spec, *(s for s in subprocess_specs.values() if s is not None)]
+    bpmnchecks.apply_lane_groups(root, specs)
+    bpmnchecks.quote_bare_timers(specs)
     if check:
-        _check_assignees(root, [spec, *(s for s in subprocess_specs.values() if s is not None)])
+        _check_assignees(root, specs)
+    wire(specs)
     return ParsedBpmn(process_id, process.get("name"), xml, hashlib.sha256(xml).hexdigest(),
                       spec, subprocess_specs)
 
@@ -260,6 +259,7 @@ def _check_element(node: Any, process: Any) -> None:
         return
     if _RESERVED_IDS.search(node.get("id") or ""):
         raise _Problem(f"id {node.get('id')!r} is reserved by SpiffWorkflow; rename it", node)
+    bpmnchecks.check_element(node, process)
     if name == "sequenceFlow":
         _check_flow(node, process)
     elif name == "scriptTask":
@@ -282,6 +282,11 @@ def _check_element(node: Any, process: Any) -> None:
                            "deploys one process per file", node)
     elif name in _HUMAN_TASKS:
         _check_properties(node)
+    elif name == "lane":
+        groups = bpmnchecks.lane_groups(node.getparent()).get(node.get("name") or "")
+        if groups is not None and not _all_match(_GROUP, groups):
+            raise _Problem(f"lane candidateGroups {groups!r} is not a comma-separated list "
+                           "of group names", node)
 
 
 def _check_flow(flow: Any, process: Any) -> None:
@@ -304,7 +309,11 @@ def _check_timer(definition: Any) -> None:
     for kind in _TIMER_KINDS:
         expression = definition.find(f"bpmn:{kind}", NSMAP)
         if expression is not None:
-            _compile(expression.text, "eval", f"timer {kind}", event)
+            literal = bpmnchecks.timer_literal(expression.text)
+            if literal is None:
+                _compile(expression.text, "eval", f"timer {kind}", event)
+            elif error := bpmnchecks.check_timer_literal(kind, literal):
+                raise _Problem(f"timer {kind}: {error}", event)
             return
     raise _Problem("timer has no timeDate, timeDuration or timeCycle", event)
 
@@ -339,7 +348,7 @@ def _check_properties(task: Any) -> None:
 
 
 def _check_assignees(root: Any, specs: list[Any]) -> None:
-    """Every human task needs candidate groups or a named lane, or nobody could claim it.
+    """Every human task needs candidate groups, its own or its lane's, or nobody could claim it.
 
     Checked on the built specs, because SpiffWorkflow decides the lane (a task inside an
     embedded subprocess takes the subprocess's lane), and the inbox will use its answer.
@@ -351,19 +360,22 @@ def _check_assignees(root: Any, specs: list[Any]) -> None:
             if not getattr(task_spec, "manual", False):
                 continue
             properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
-            if not (properties.get("candidateGroups") or task_spec.lane
+            if not (properties.get("candidateGroups")
                     or properties.get("candidateGroupsExpression")):
-                missing.append(nodes[task_spec.bpmn_id])
+                missing.append((nodes[task_spec.bpmn_id], task_spec.lane))
     if missing:
-        first = min(missing, key=lambda node: node.sourceline or 0)
+        first, lane = min(missing, key=lambda found: found[0].sourceline or 0)
+        where = (f"and its lane {lane!r} names no candidateGroups property" if lane
+                 else "and no lane with a candidateGroups property")
         raise _Problem("human task has no candidateGroups, no candidateGroupsExpression "
-                       "and no lane, so nobody could claim it", first)
+                       f"{where}, so nobody could claim it", first)
 
 
 def _compile(source: str | None, mode: str, what: str, owner: Any) -> None:
     if source is None or not source.strip():
         raise _Problem(f"empty {what}", owner)
-    error = check_script(source, mode) or check_constant(what, source)
+    error = (check_script(source, mode) or check_constant(what, source)
+             or bpmnchecks.undefined_names(source, mode))
     if error:
         raise _Problem(f"{what} is rejected: {error}", owner)
 

@@ -3,6 +3,7 @@
 A case records the version it started on and is always restored on that version's
 spec, so editing a model never changes the rules of cases already running. Parsed
 specs are cached per version: parsing happens once per process version and worker.
+`Definitions(cache=False)` parses the stored XML at every use, as a fresh process does.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ class DeployedVersion:
 
 
 class Definitions:
-    def __init__(self, decisions_dir: Path | str | None = None) -> None:
+    def __init__(self, decisions_dir: Path | str | None = None, *, cache: bool = True) -> None:
         self.decisions_dir = Path(decisions_dir or DEFAULT_DECISIONS)
+        self.cache = cache
         self._by_id: dict[int, DeployedVersion] = {}
         self._lock = threading.Lock()
 
@@ -81,6 +83,8 @@ class Definitions:
         return path.read_bytes()
 
     def _remember(self, deployed: DeployedVersion) -> None:
+        if not self.cache:
+            return
         with self._lock:
             self._by_id[deployed.id] = deployed
 

@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 
 from .definitions import Definitions
-from .runtime import CaseStore
+from .runtime import CaseStore, element_id
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 
@@ -37,7 +37,7 @@ def case_path(conn: Connection, store: CaseStore, definitions: Definitions,
     version_id = deployed.id
     done, active = set(), set()
     for task in workflow.get_tasks():
-        name = task.task_spec.name
+        name = element_id(task.task_spec)  # instances of a multi-instance task included
         if task.state == TaskState.COMPLETED:
             done.add(name)
         elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):

@@ -96,4 +96,5 @@ class TimerFiring:
     """What one `fire_due_timers` pass did."""
 
     fired: tuple[tuple[int, str], ...]   # (case id, timer element id)
-    conflicts: tuple[int, ...]           # cases changed by someone else; retried next pass
+    conflicts: tuple[int, ...]           # cases changed meanwhile (or unrecordable); next pass
+    incidents: tuple[int, ...] = ()      # cases whose timers could not be fired: now in error

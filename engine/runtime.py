@@ -6,6 +6,8 @@ the waiting timers, and the audit events. A workflow that was saved stays in a s
 in-process cache, keyed by case and revision; a request that finds the revision
 unchanged skips deserialization. A case is taken out of the cache while a step runs,
 so two threads never share one workflow object, and is put back only after commit.
+With the cache off (`cache_size=0`) every step restores the case from the database,
+as a fresh process would.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -21,7 +24,10 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, bindparam, select
 
@@ -79,6 +85,12 @@ _UPDATE_TIMER = (
     " provisional = :provisional, basis = :basis, rule = :rule"
     " WHERE case_id = :case_id AND task_id = :task_id")
 _DELETE_TIMER = "DELETE FROM timers WHERE case_id = :case_id AND task_id = :task_id"
+
+
+def workflow_cache_from_env() -> bool:
+    """GOVFLOW_WORKFLOW_CACHE=0 turns the in-process workflow and spec caches off."""
+    return os.environ.get("GOVFLOW_WORKFLOW_CACHE", "1").strip().lower() not in (
+        "0", "false", "no", "off")
 
 
 @contextlib.contextmanager
@@ -155,19 +167,34 @@ def ready_human_tasks(workflow: BpmnWorkflow) -> dict[str, Any]:
     return found
 
 
-def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Any, dt.datetime | None]]:
-    """Timers the workflow waits on: task id -> (task, fire time)."""
+def waiting_timers(workflow: BpmnWorkflow) -> dict[str, tuple[Any, dt.datetime | None, Any]]:
+    """Timers the workflow waits on: task id -> (task, fire time, the timer event's spec).
+
+    An event-based gateway waits itself, for all its branches' events at once: its timer
+    is that of its timer branch, whose spec names the element and its rule."""
     found = {}
     for task in workflow.event_manager.tasks.values():
-        event = task.task_spec.event_definition
-        if not isinstance(event, TimerEventDefinition) or task.state != TaskState.WAITING:
+        timer_spec = _timer_spec(task.task_spec)
+        if timer_spec is None or task.state != TaskState.WAITING:
             continue
         value = task._get_internal_data("event_value")
         if isinstance(value, dict):  # a cycle keeps its next firing under "next"
             value = value.get("next")
         fire_at = dt.datetime.fromisoformat(value).astimezone(dt.UTC) if value else None
-        found[str(task.id)] = (task, fire_at)
+        found[str(task.id)] = (task, fire_at, timer_spec)
     return found
+
+
+def _timer_spec(task_spec: Any) -> Any:
+    event = task_spec.event_definition
+    if isinstance(event, TimerEventDefinition):
+        return task_spec
+    if isinstance(event, MultipleEventDefinition) and isinstance(task_spec, EventBasedGateway):
+        branches = task_spec.outputs  # in the order of the gateway's event definitions
+        for branch, definition in zip(branches, event.event_definitions, strict=False):
+            if isinstance(definition, TimerEventDefinition):
+                return branch
+    return None
 
 
 class CaseStore:
@@ -184,7 +211,7 @@ class CaseStore:
 
     def put_back(self, case: LoadedCase) -> None:
         """Return a committed case to the cache for the next step (a closed case has none)."""
-        if case.status == "completed":
+        if case.status == "completed" or not self._cache_size:
             return
         case.events, case.new_tasks, case.closed_by, case.ready = [], [], {}, None
         with self._lock:
@@ -325,14 +352,14 @@ class CaseStore:
         kept = {task_id: case.timers[task_id] for task_id in current
                 if task_id in case.timers and case.timers[task_id].fire_at == current[task_id][1]
                 and current[task_id][0]._get_internal_data("event_value") not in deadlines}
-        for task_id, (task, fire_at) in current.items():
+        for task_id, (task, fire_at, timer_spec) in current.items():
             if task_id in kept:
                 continue
             value = task._get_internal_data("event_value")
             basis = deadlines.get(value) if isinstance(value, str) else None
-            timer = TimerView(case.id, task_id, task.task_spec.name, fire_at,
+            timer = TimerView(case.id, task_id, element_id(timer_spec), fire_at,
                               bool(basis and basis.provisional),
-                              spec_property(task.task_spec, "rule"),
+                              spec_property(timer_spec, "rule"),
                               basis.to_dict() if basis else None)
             w.run(conn, _UPDATE_TIMER if task_id in case.timers else _INSERT_TIMER, {
                 **vars(timer), "fire_at": w.when(fire_at),
@@ -341,11 +368,27 @@ class CaseStore:
         case.timers = kept
 
 
+def element_id(task_spec: Any) -> str:
+    """The BPMN element a task spec stands for: every instance of a multi-instance or loop
+    task (SpiffWorkflow's "<id> [child]") belongs to the element of its parent."""
+    return task_spec.bpmn_id or task_spec.name
+
+
 def spec_property(task_spec: Any, name: str) -> str | None:
     """A `spiffworkflow:properties` value of a task spec (govflow's task settings)."""
     return (getattr(task_spec, "extensions", None) or {}).get("properties", {}).get(name)
 
 
 def _finished(workflow: BpmnWorkflow, task_id: str) -> bool:
-    task = workflow.get_task_from_id(UUID(task_id))
+    """Whether a human task was completed (not cancelled); a cancelled instance of a
+    multi-instance task is no longer in the workflow at all."""
+    task = find_task(workflow, task_id)
     return task is not None and task.state == TaskState.COMPLETED
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Any:
+    """The task with `task_id` in the workflow or its subprocesses, or None."""
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except TaskNotFoundException:
+        return None

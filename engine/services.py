@@ -33,6 +33,7 @@ from .errors import (
     CaseNotRetryable,
     Conflict,
     InvalidTaskData,
+    EngineError,
     NotAllowed,
     ScriptError,
     TaskAlreadyClaimed,
@@ -40,6 +41,7 @@ from .errors import (
 )
 from .forms import FormLibrary, says_something, trimmed
 from .inbox import InboxQuery
+from .incidents import describe, record_timer_incident
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
@@ -49,8 +51,11 @@ from .runtime import (
     LoadedCase,
     NewHumanTask,
     collecting_deadlines,
+    element_id,
+    find_task,
     ready_human_tasks,
     spec_property,
+    workflow_cache_from_env,
 )
 from .model_limits import run_engine_steps
 from .sandbox import make_script_engine
@@ -92,13 +97,18 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
         verify_state: bool = False, script_time_limit: float = 0.5,
         step_time_limit: float = 2.0,
+        cache: bool | None = None,
     ) -> None:
+        """`cache=False` (or GOVFLOW_WORKFLOW_CACHE=0) restores every case and parses every
+        spec from the database at each step, exactly as a freshly started process does."""
         self.db = db
+        self.cache = workflow_cache_from_env() if cache is None else cache
         self.clock = clock or clock_from_env()
         self.profile = profile or load_profile()
         self.forms = FormLibrary(forms_dir)
-        self.definitions = Definitions()
-        self.store = CaseStore(StateCodec(verify=verify_state))
+        self.definitions = Definitions(cache=self.cache)
+        self.store = CaseStore(StateCodec(verify=verify_state),
+                               cache_size=512 if self.cache else 0)
         self.script_engine = make_script_engine(
             {"deadline": self._deadline_helper, "limits": dict(self.profile.limits),
              "switches": dict(self.profile.switches), "now": self._now_helper,
@@ -292,26 +302,60 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
 
     def retry_case(self, case_id: int, user: str,
                    data: dict[str, Any] | None = None) -> CaseView:
-        """Run a case with an incident again, after merging corrected data into the failed task."""
+        """Run a case with an incident again, after merging corrected data into the failed task.
+
+        An incident of the timer sweep (the case's timer could not be fired), or one that
+        names no task, is retried by firing the case's due timers again; it takes no data."""
+        fix = dict(data or {})
         with self.db.write() as conn:
-            case = self.store.load(conn, case_id, self.definitions)
+            case = self._load_for_retry(conn, case_id)
             if case.status != "error" or not case.incident:
                 raise CaseNotRetryable(f"case {case_id} has no incident to retry")
-            failed = case.workflow.get_task_from_id(UUID(case.incident["task_id"]))
-            fix = dict(data or {})
-            case.events.append(PendingEvent(self.now(), user, "case_retried",
-                                            failed.task_spec.name, details={"data": fix}))
+            task_id = case.incident.get("task_id")
+            by_timer = case.incident.get("kind") == "timer"
+            failed = find_task(case.workflow, task_id) if task_id and not by_timer else None
+            if failed is None and fix:
+                raise CaseNotRetryable(
+                    f"the incident of case {case_id} names no task whose data could be "
+                    "corrected; retry it without data")
+            case.events.append(PendingEvent(
+                self.now(), user, "case_retried", task_id, case.incident.get("element_id"),
+                details={"data": fix}))
+
+            now = self.now()
+            due = [task_id for task_id, t in case.timers.items()
+                   if t.fire_at is not None and t.fire_at <= now and not t.provisional]
 
             def rerun(workflow: BpmnWorkflow) -> None:
+                if failed is None:
+                    _fire(workflow, due)
+                    return
                 if failed.state == TaskState.ERROR:
                     # Resetting merges the parent's data back in, so the fix goes after.
                     workflow.reset_from_task_id(failed.id)
                 failed.data.update(fix)
 
-            self._step(conn, case, rerun, actor=user)
+            try:
+                # a timer's retry fires what is due now, as the sweep does
+                self._step(conn, case, rerun, actor=user,
+                           clock=None if failed else FrozenClock(now))
+            except EngineError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - govflow's own code failed again
+                raise CaseNotRetryable(f"case {case_id} failed again while being retried "
+                                       f"({describe(exc)}); nothing was changed") from exc
             view = self._step_view(conn, case)
         self.store.put_back(case)
         return view
+
+    def _load_for_retry(self, conn: Connection, case_id: int) -> LoadedCase:
+        try:
+            return self.store.load(conn, case_id, self.definitions)
+        except EngineError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a state that cannot be restored
+            raise CaseNotRetryable(f"case {case_id} cannot be restored to be retried: "
+                                   f"{describe(exc)}") from exc
 
     # -- timers --------------------------------------------------------------------------
     def fire_due_timers(self, now: dt.datetime | None = None, *, limit: int = 500) -> TimerFiring:
@@ -322,18 +366,27 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         now = now or self.now()
         with self.db.read() as conn:
             due = list(conn.execute(
-                select(timers.c.case_id).where(timers.c.fire_at <= now,
-                                               timers.c.provisional.is_(False))
+                select(timers.c.case_id).join(cases, cases.c.id == timers.c.case_id)
+                .where(timers.c.fire_at <= now, timers.c.provisional.is_(False),
+                       cases.c.status != "error")
                 .group_by(timers.c.case_id).order_by(timers.c.case_id).limit(limit)).scalars())
         fired: list[tuple[int, str]] = []
         conflicts: list[int] = []
+        incidents: list[int] = []
         for case_id in due:
             try:
                 fired.extend(self._fire_case_timers(case_id, now))
             except Conflict:
                 conflicts.append(case_id)
+            except Exception as exc:  # noqa: BLE001 - one broken case never stops the sweep
+                try:
+                    with self.db.write() as conn:
+                        record_timer_incident(conn, case_id, exc, now)
+                    incidents.append(case_id)
+                except Exception:  # noqa: BLE001 - not even recorded: the next pass tries again
+                    conflicts.append(case_id)
         self.warn_held_timers(now)
-        return TimerFiring(tuple(fired), tuple(conflicts))
+        return TimerFiring(tuple(fired), tuple(conflicts), tuple(incidents))
 
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
         with self.db.write() as conn:
@@ -348,19 +401,12 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                     now, SYSTEM, "timer_fired", task_id, timer.element_id, timer.rule,
                     details={"due": timer.fire_at.isoformat() if timer.fire_at else None,
                              "authority": cite(timer.rule)}))
-                spec = case.workflow.get_task_from_id(UUID(task_id)).task_spec
-                if getattr(spec, "cancel_activity", True) is False:
+                task = find_task(case.workflow, task_id)
+                if task is not None and getattr(task.task_spec, "cancel_activity", True) is False:
                     case.sla = _breached(case.sla, timer, now)
 
-            def fire(workflow: BpmnWorkflow) -> None:
-                # Exactly the timers chosen above fire (SpiffWorkflow alone would also fire
-                # a held provisional timer, and only strictly after its moment).
-                for task_id in due:
-                    task = workflow.get_task_from_id(UUID(task_id))
-                    task._set_internal_data(event_fired=True)
-                    task.task_spec._update(task)
-
-            self._step(conn, case, fire, actor=SYSTEM, clock=FrozenClock(now))
+            self._step(conn, case, lambda wf: _fire(wf, due), actor=SYSTEM,
+                       clock=FrozenClock(now))
         self.store.put_back(case)
         return [(case_id, t.element_id) for t in due.values()]
 
@@ -378,7 +424,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
             rule = spec_property(task.task_spec, "rule")
             if rule and isinstance(task.task_spec, ScriptTask | BusinessRuleTask):
                 case.events.append(PendingEvent(
-                    self.now(), SYSTEM, "system_decision", str(task.id), task.task_spec.name,
+                    self.now(), SYSTEM, "system_decision", str(task.id), element_id(task.task_spec),
                     rule, details={"authority": cite(rule), "decision": {
                         k: task.data[k] for k in DECISION_KEYS if k in task.data}}))
 
@@ -418,7 +464,9 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                 groups.extend([found] if isinstance(found, str) else list(found or ()))
             groups = sorted({g for g in groups if g})
             if not groups:
-                raise ScriptError(f"task {spec.name} has no candidate group for this case")
+                error = ScriptError(f"task {element_id(spec)} has no candidate group for this case")
+                error.task = task  # the incident names this task (an instance among several)
+                raise error
             due = None
             days = spec_property(spec, "dueWorkingDays")
             if days:
@@ -426,7 +474,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                 received = self.script_engine.evaluate(task, start) if start else None
                 due = self.deadline(received or self.now(),
                                     int(self.script_engine.evaluate(task, days)))
-            fresh.append(NewHumanTask(task_id, spec.name, spec.bpmn_name or spec.name,
+            fresh.append(NewHumanTask(task_id, element_id(spec), spec.bpmn_name or spec.name,
                                       spec.lane, tuple(groups), spec_property(spec, "form"), due))
         return fresh
 
@@ -444,7 +492,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         case.new_tasks = []
         case.incident = {
             "message": message, "task_id": str(task.id) if task else None,
-            "element_id": task.task_spec.name if task else None,
+            "element_id": element_id(task.task_spec) if task else None,
             "at": self.now().isoformat(),
         }
         case.events.append(PendingEvent(self.now(), SYSTEM, "incident",
@@ -547,6 +595,16 @@ def _acting_as(actor: str) -> Iterator[None]:
         yield
     finally:
         _ACTING.reset(token)
+
+
+def _fire(workflow: BpmnWorkflow, task_ids: Iterable[str]) -> None:
+    """Fire exactly these timers: SpiffWorkflow alone would also fire a held provisional
+    timer, and only strictly after its moment, where govflow's is due at it."""
+    for task_id in task_ids:
+        task = find_task(workflow, task_id)
+        if task is not None:
+            task._set_internal_data(event_fired=True)
+            task.task_spec._update(task)
 
 
 def _breached(sla: dict[str, Any] | None, timer: Any, now: dt.datetime) -> dict[str, Any]:

@@ -5,13 +5,13 @@ Two choices keep persistence off the critical path:
 * The process spec is not stored per case. It belongs to the deployed version and is
   handed back in on load, so a case's JSON holds only its tasks and data.
 * Tasks are serialized incrementally. Live tasks (ready, waiting, started, failed)
-  are serialized at every save; predicted and settled ones only when their signature
-  changed (see `_signature`). A task that has settled (completed or cancelled) is
-  appended once to the case's state chunks; each save rewrites only the active part
-  (header and unsettled tasks). So the cost of a step,
-  in CPU and in bytes written, depends on the tasks that moved, not on the length of
-  the case's history. `verify=True` (used by the tests) checks every save against a
-  full serialization.
+  and the instances of a running loop or multi-instance task are serialized at every
+  save; predicted and settled ones only when their signature changed (see `_signature`).
+  A task that has settled (completed or cancelled) is appended once to the case's state
+  chunks; each save rewrites only the active part (header and unsettled tasks). So the
+  cost of a step, in CPU and in bytes written, depends on the tasks that moved, not on
+  the length of the case's history. `verify=True` (used by the tests) checks every save
+  against a full serialization.
 """
 
 from __future__ import annotations
@@ -65,6 +65,14 @@ class SavedState:
     rewrite: bool
 
 
+def _volatile(task: Any) -> bool:
+    """Serialized at every save: a live task, or a child of a running loop or
+    multi-instance task, which merges its children's data into its own in place, so a
+    child's saved data (a delta against its parent's) changes without the child moving."""
+    parent = task.parent
+    return bool(task.state & _LIVE or (parent is not None and parent.state == TaskState.STARTED))
+
+
 def _signature(task: Any) -> Signature:
     """What changes when SpiffWorkflow changes a task: state (with its time), children,
     the number of keys in its data and internal data, and its parent's state and data,
@@ -91,8 +99,9 @@ class StateCodec:
         for task_id, task in workflow.tasks.items():
             signature = _signature(task)
             cached = entries.get(task_id)
-            settled = task.state & _SETTLED
-            if cached is not None and cached[0] == signature and not task.state & _LIVE:
+            volatile = _volatile(task)
+            settled = task.state & _SETTLED and not volatile
+            if cached is not None and cached[0] == signature and not volatile:
                 if not settled:
                     active.append(cached[1])
                 elif task_id not in chunked:
@@ -109,7 +118,8 @@ class StateCodec:
             for stale in entries.keys() - workflow.tasks.keys():
                 del entries[stale]
         if rewrite:
-            settled_ids = [k for k, t in workflow.tasks.items() if t.state & _SETTLED]
+            settled_ids = [k for k, t in workflow.tasks.items()
+                           if t.state & _SETTLED and not _volatile(t)]
             active = [entries[k][1] for k in workflow.tasks.keys() - set(settled_ids)]
             cache.chunked = set(settled_ids)
             chunk = ",".join(entries[k][1] for k in settled_ids)

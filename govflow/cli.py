@@ -234,7 +234,10 @@ def tick(gf: Govflow) -> Any:
     firing = results["fire_due_timers"]
     recomputed = results["recompute_provisional_deadlines"]
     missing = results["check_calendar_coverage"]
-    return (f"fired {len(firing.fired)} timer(s), {len(firing.conflicts)} deferred; "
+    return (f"fired {len(firing.fired)} timer(s), {len(firing.conflicts)} deferred"
+            + (f", {len(firing.incidents)} case(s) now have an incident: "
+               + ", ".join(str(c) for c in firing.incidents) if firing.incidents else "")
+            + "; "
             f"recomputed {recomputed['tasks']} due date(s) and {recomputed['timers']} timer(s)"
             + (f"; the holidays of {missing} are not entered yet" if missing else ""))
 

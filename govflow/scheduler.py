@@ -32,6 +32,9 @@ def _fire_timers(gf: Govflow) -> Any:
     result = gf.fire_due_timers()
     if result.fired or result.conflicts:
         log.info("fired %d timers, %d cases deferred", len(result.fired), len(result.conflicts))
+    if result.incidents:
+        log.warning("timers of cases %s could not be fired; see their incidents",
+                    ", ".join(str(c) for c in result.incidents))
     return result
 
 

@@ -73,9 +73,17 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def gf(database_url: str, clock: FrozenClock) -> Iterator[Govflow]:
+def workflow_cache() -> bool:
+    """Whether `gf` keeps workflows and specs in memory between steps; test folders that
+    must see every step restored from the database, as in a fresh process, return False."""
+    return True
+
+
+@pytest.fixture
+def gf(database_url: str, clock: FrozenClock, workflow_cache: bool) -> Iterator[Govflow]:
     """A Govflow with the shipped workflows deployed and a small directory of users."""
-    govflow = Govflow(Database(database_url), clock=clock, verify_state=True)
+    govflow = Govflow(Database(database_url), clock=clock, verify_state=True,
+                      cache=workflow_cache)
     govflow.init_schema()
     govflow.deploy_directory()
     with govflow.db.write() as conn:

@@ -225,8 +225,26 @@ def test_static_candidate_groups_must_be_names_not_an_expression() -> None:
     assert "candidateGroupsExpression" in error.reason
 
 
-def test_a_user_task_in_a_named_lane_needs_no_candidate_groups() -> None:
-    parse_bpmn(variant((GROUPS, b"")), FILE)
+LANE = b'<bpmn:lane id="Lane_provider" name="provider">'
+LANE_GROUPS = LANE + (b'<bpmn:extensionElements><spiffworkflow:properties>'
+                      b'<spiffworkflow:property name="candidateGroups" value="lane_a, lane_b" />'
+                      b'</spiffworkflow:properties></bpmn:extensionElements>')
+
+
+def test_a_user_task_without_groups_takes_the_candidate_groups_of_its_lane() -> None:
+    parsed = parse_bpmn(variant((GROUPS, b""), (LANE, LANE_GROUPS)), FILE)
+    properties = parsed.spec.task_specs["Task_review"].extensions["properties"]
+    assert properties["candidateGroups"] == "lane_a, lane_b"
+    # a task's own groups win over its lane's
+    own = parse_bpmn(variant((LANE, LANE_GROUPS)), FILE)
+    assert own.spec.task_specs["Task_review"].extensions["properties"]["candidateGroups"] == (
+        "provider_reviewers")
+
+
+def test_a_user_task_whose_lane_names_no_groups_is_rejected() -> None:
+    xml = variant((GROUPS, b""))
+    error = rejects(xml, element="Task_review", line=line_of(xml, b"<bpmn:userTask"))
+    assert "its lane 'provider' names no candidateGroups property" in error.reason
 
 
 def test_a_user_task_with_no_candidate_groups_and_no_lane_is_rejected() -> None:
@@ -267,6 +285,7 @@ def test_an_unexpected_exception_becomes_a_validation_error_without_its_stack(
 
 SUBPROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"
                   id="Definitions_objection" targetNamespace="x">
   <bpmn:process id="objection" isExecutable="true">
     {lanes}
@@ -285,6 +304,9 @@ SUBPROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>
 """
 LANES = ('<bpmn:laneSet id="Lanes"><bpmn:lane id="Lane_authority" name="authority">'
+         '<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property '
+         'name="candidateGroups" value="data_authority" /></spiffworkflow:properties>'
+         '</bpmn:extensionElements>'
          "<bpmn:flowNodeRef>Sub_check</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>")
 LOOP = ("<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{}"
         "</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>")
@@ -293,6 +315,8 @@ LOOP = ("<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>{}"
 def test_a_user_task_inside_a_subprocess_takes_the_subprocess_lane() -> None:
     parsed = parse_bpmn(SUBPROCESS.format(lanes=LANES, loop="").encode(), FILE)
     assert parsed.subprocess_specs["Sub_check"].task_specs["Task_verify"].lane == "authority"
+    verify = parsed.subprocess_specs["Sub_check"].task_specs["Task_verify"]
+    assert verify.extensions["properties"]["candidateGroups"] == "data_authority"
 
     xml = SUBPROCESS.format(lanes="", loop="").encode()
     rejects(xml, element="Task_verify", line=line_of(xml, b"<bpmn:userTask"))

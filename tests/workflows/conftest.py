@@ -29,6 +29,12 @@ WORKFLOW_USERS = {
 }
 
 
+@pytest.fixture
+def workflow_cache() -> bool:
+    """Every step of a shipped process restores its case and spec from the database."""
+    return False
+
+
 @pytest.fixture(autouse=True)
 def workflow_directory(gf: Govflow, clock) -> None:
     with gf.db.write() as conn:
@@ -55,12 +61,14 @@ def with_limits(gf: Govflow, clock, switches: dict[str, Any] | None = None,
         base, limits=MappingProxyType({**base.limits, **limits}),
         switches=MappingProxyType({**base.switches, **(switches or {}), **{
             k: bool(v) for k, v in limits.items() if k in base.switches}}))
-    return Govflow(gf.db, clock=clock, verify_state=True, profile=profile)
+    return Govflow(gf.db, clock=clock, verify_state=True, profile=profile,
+                   cache=gf.cache)
 
 
 def with_profile(gf: Govflow, clock, name: str) -> Govflow:
     """A second engine on the same database running one of the shipped profiles."""
-    return Govflow(gf.db, clock=clock, verify_state=True, profile=load_profile(name))
+    return Govflow(gf.db, clock=clock, verify_state=True, profile=load_profile(name),
+                   cache=gf.cache)
 
 
 def runs_out(y: int, m: int, d: int) -> dt.datetime:

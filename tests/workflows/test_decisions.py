@@ -30,7 +30,7 @@ def test_editing_a_table_makes_a_new_version_and_old_cases_keep_theirs(gf, tmp_p
     request = {"requester_dept": "dept_health", "dataset_id": "CIVIL-DIBAO",
                "data_items": ["姓名"], "scenario_id": "JL26-099"}
     old = gf.start_case("share_request", request)
-    gf.definitions = Definitions(tmp_path)
+    gf.definitions = Definitions(tmp_path, cache=gf.cache)
     deployed = gf.deploy((tmp_path / "share_request.bpmn").read_bytes(), "share_request.bpmn")
     assert (deployed.version, deployed.created) == (2, True)
     new = gf.start_case("share_request", request)
@@ -39,7 +39,7 @@ def test_editing_a_table_makes_a_new_version_and_old_cases_keep_theirs(gf, tmp_p
 
 
 def test_a_missing_table_is_a_clear_deploy_error(gf, tmp_path) -> None:
-    gf.definitions = Definitions(tmp_path)
+    gf.definitions = Definitions(tmp_path, cache=gf.cache)
     with pytest.raises(BpmnValidationError) as refused:
         gf.deploy((WORKFLOWS / "open_data_review.bpmn").read_bytes(), "open_data_review.bpmn")
     assert refused.value.element == "BusinessRuleTask_route_reviews"
@@ -52,7 +52,7 @@ def test_a_table_expression_the_sandbox_refuses_is_a_deploy_error(gf, tmp_path) 
     (tmp_path / "open_data_review_routing.dmn").write_text(
         table.replace('<text>"legality"</text>', "<text>__import__('os')</text>"),
         encoding="utf-8")
-    gf.definitions = Definitions(tmp_path)
+    gf.definitions = Definitions(tmp_path, cache=gf.cache)
     with pytest.raises(BpmnValidationError) as refused:
         gf.deploy((tmp_path / "open_data_review.bpmn").read_bytes(), "open_data_review.bpmn")
     assert "DMN outputEntry" in refused.value.reason

@@ -1,0 +1,51 @@
+"""Incidents raised outside a model step: a case the timer sweep could not even move.
+
+A failing script or gateway becomes an incident inside the step (`Govflow._step`). A
+case that cannot be loaded, or whose step fails in govflow's own code, has no step to
+record it: the sweep records the incident on the case itself, in its own transaction,
+and goes on with the next case. The case leaves the sweep until it is retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from .audit import PendingEvent, chain_rows, write_events
+from .schema import cases, timers
+
+SYSTEM = "system"
+
+
+def describe(exc: BaseException) -> str:
+    """One readable line: the error's own words, its kind when it has none."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def record_timer_incident(conn: Connection, case_id: int, exc: BaseException,
+                          now: dt.datetime) -> dict[str, Any]:
+    """Put `case_id` in error for a timer that could not be fired, naming the timer."""
+    timer = conn.execute(
+        select(timers.c.task_id, timers.c.element_id)
+        .where(timers.c.case_id == case_id, timers.c.fire_at <= now)
+        .order_by(timers.c.fire_at, timers.c.task_id).limit(1)).first()
+    incident = {
+        "message": f"the timer could not be fired: {describe(exc)}",
+        "task_id": timer.task_id if timer else None,
+        "element_id": timer.element_id if timer else None,
+        "at": now.isoformat(),
+        "kind": "timer",
+    }
+    head = conn.execute(select(cases.c.audit_head, cases.c.audit_seq)
+                        .where(cases.c.id == case_id)).one()
+    event = PendingEvent(now, SYSTEM, "incident", incident["task_id"], incident["element_id"],
+                         details={"message": incident["message"]})
+    rows, audit_head, seq = chain_rows(case_id, head.audit_head, head.audit_seq, [event])
+    conn.execute(update(cases).where(cases.c.id == case_id).values(
+        status="error", incident=incident, audit_head=audit_head, audit_seq=seq,
+        revision=cases.c.revision + 1, updated_at=now))
+    write_events(conn, rows)
+    return incident
