@@ -36,14 +36,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
-from RestrictedPython import safe_builtins
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
 
-from .sandbox import EXTRA_BUILTINS
+from .sandbox_builtins import make_builtins
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -51,7 +50,7 @@ NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 #: Names govflow gives every script besides the builtins (see Govflow.script_engine).
 SCRIPT_HELPERS = frozenset({"deadline", "limits", "switches", "now", "actor"})
-_CALLABLE = frozenset(safe_builtins) | frozenset(EXTRA_BUILTINS) | {"range", "pow"} | SCRIPT_HELPERS
+_CALLABLE = frozenset(make_builtins()) | SCRIPT_HELPERS
 # Modules a model author may reach for; a field of case data is unlikely to bear one of
 # these names and be used by attribute (`email.strip()` must stay possible, so not all of
 # the standard library is listed).
