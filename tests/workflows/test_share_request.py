@@ -357,7 +357,8 @@ def test_S11_items_outside_the_dataset_are_refused_and_nothing_is_created(gf: Go
 def test_S11_a_completed_request_asks_only_for_items_of_its_dataset(gf: Govflow) -> None:
     case = gf.start_case("share_request", REQUEST, user="carl")
     case = complete(gf, case, "UserTask_provider_review", "alice",
-                    {"decision": "return", "decision_reason": "请说明使用范围"})
+                    {"decision": "return", "decision_reason": "请说明使用范围",
+                     "missing_items": ["使用范围"]})
     task = open_task(case, "UserTask_requester_complete")
     completion = {k: REQUEST[k] for k in ("purpose", "scenario", "scope", "term")}
     with pytest.raises(InvalidTaskData) as refused:
