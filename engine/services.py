@@ -26,8 +26,9 @@ from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
 from .db import Database
 from .deadlines import CalendarUseCases
-from .definitions import Definitions
+from .definitions import BpmnFile, Definitions
 from .errors import (
+    BpmnValidationError,
     CaseNotRetryable,
     Conflict,
     NotAllowed,
@@ -109,13 +110,32 @@ class Govflow(CalendarUseCases):
         self.db.create_schema()
 
     def deploy(self, xml: bytes, file_name: str, *, by: str | None = None) -> DeployResult:
+        """Deploy one file (its first process, when it holds a collaboration)."""
+        return self.deploy_files([BpmnFile(file_name, xml)], by=by)[0]
+
+    def deploy_files(self, files: list[BpmnFile], *,
+                     by: str | None = None) -> list[DeployResult]:
+        """Deploy several files together: every process of every file, or nothing."""
         with self.db.write() as conn:
-            return self.definitions.deploy(conn, xml, file_name, by=by, now=self.now())
+            results, created = self.definitions.deploy(conn, files, by=by, now=self.now())
+        self.definitions.remember(created)
+        return results
+
+    def deploy_paths(self, paths: Iterable[Path | str], *,
+                     by: str | None = None) -> list[DeployResult]:
+        """Deploy BPMN files and folders (each folder's *.bpmn), with the decision tables
+        (`<decision_id>.dmn`) found next to each file."""
+        files = []
+        for path in map(Path, paths):
+            found = sorted(path.glob("*.bpmn")) if path.is_dir() else [path]
+            files += [BpmnFile(f.name, f.read_bytes(), f.resolve().parent) for f in found]
+        if not files:
+            raise BpmnValidationError("no .bpmn file to deploy")
+        return self.deploy_files(files, by=by)
 
     def deploy_directory(self, directory_: Path = WORKFLOWS, *,
                          by: str | None = None) -> list[DeployResult]:
-        return [self.deploy(path.read_bytes(), path.name, by=by)
-                for path in sorted(Path(directory_).glob("*.bpmn"))]
+        return self.deploy_paths([directory_], by=by)
 
     # -- cases ---------------------------------------------------------------------------
     def start_case(self, process_id: str, data: dict[str, Any], *,
@@ -127,9 +147,6 @@ class Govflow(CalendarUseCases):
         requester = data.get("requester_name") or data.get("requester_dept") or user
         with self.db.write() as conn:
             deployed = self.definitions.latest(conn, process_id)
-            workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
-                                    script_engine=self.script_engine)
-            start = workflow.get_tasks(state=TaskState.READY)[0]
             self.forms.validate(_start_form(deployed.spec), _form_part(data))
             case_id = conn.execute(_INSERT_CASE, {
                 "process_id": deployed.process_id, "version_id": deployed.id,
@@ -137,6 +154,10 @@ class Govflow(CalendarUseCases):
                 "revision": 0, "audit_head": GENESIS, "audit_seq": 0, "started_at": now,
                 "started_by": user, "updated_at": now,
             }).inserted_primary_key[0]
+            deployed = self.definitions.pin_calls(conn, case_id, deployed)
+            workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
+                                    script_engine=self.script_engine)
+            start = workflow.get_tasks(state=TaskState.READY)[0]
             case = LoadedCase(
                 id=case_id, deployed=deployed, workflow=workflow, task_cache=TaskJsonCache(),
                 revision=0, audit_head=GENESIS, audit_seq=0, status="running",

@@ -118,11 +118,12 @@ def init(gf: Govflow, demo: bool) -> Any:
 
 
 @command(main)
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--user", default=None, help="Who deploys (recorded with the version).")
-def deploy(gf: Govflow, files: tuple[str, ...], user: str | None) -> Any:
-    """Deploy BPMN files; each changed file becomes a new version."""
-    results = [gf.deploy(Path(f).read_bytes(), Path(f).name, by=user) for f in files]
+def deploy(gf: Govflow, paths: tuple[str, ...], user: str | None) -> Any:
+    """Deploy BPMN files and folders together, all or nothing; each changed process
+    becomes a new version. Decision tables (.dmn) are read from next to each file."""
+    results = gf.deploy_paths([Path(p) for p in paths], by=user)
     return [f"{r.process_id} v{r.version} ({'deployed' if r.created else 'unchanged'})"
             for r in results]
 
