@@ -26,6 +26,7 @@ from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
 from .db import Database
 from .deadlines import CalendarUseCases
+from .delivery import MessageUseCases
 from .definitions import BpmnFile, Definitions
 from .errors import (
     BpmnValidationError,
@@ -38,6 +39,7 @@ from .errors import (
 )
 from .forms import FormLibrary
 from .inbox import InboxQuery
+from .messages import mark_new, sync_waits, take_thrown
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
@@ -79,7 +81,7 @@ class TaskAccess:
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
-class Govflow(CalendarUseCases):
+class Govflow(CalendarUseCases, MessageUseCases):
     def __init__(
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
@@ -141,34 +143,43 @@ class Govflow(CalendarUseCases):
     def start_case(self, process_id: str, data: dict[str, Any], *,
                    user: str | None = None) -> CaseView:
         """Start a case on the latest version and run it until it waits."""
-        now = self.now()
         data = dict(data)
-        data.setdefault("received_at", now.astimezone(SHANGHAI).isoformat())
-        requester = data.get("requester_name") or data.get("requester_dept") or user
         with self.db.write() as conn:
-            deployed = self.definitions.latest(conn, process_id)
-            self.forms.validate(_start_form(deployed.spec), _form_part(data))
-            case_id = conn.execute(_INSERT_CASE, {
-                "process_id": deployed.process_id, "version_id": deployed.id,
-                "status": "running", "requester": requester, "data": data, "state": "",
-                "revision": 0, "audit_head": GENESIS, "audit_seq": 0, "started_at": now,
-                "started_by": user, "updated_at": now,
-            }).inserted_primary_key[0]
-            deployed = self.definitions.pin_calls(conn, case_id, deployed)
-            workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
-                                    script_engine=self.script_engine)
-            start = workflow.get_tasks(state=TaskState.READY)[0]
-            case = LoadedCase(
-                id=case_id, deployed=deployed, workflow=workflow, task_cache=TaskJsonCache(),
-                revision=0, audit_head=GENESIS, audit_seq=0, status="running",
-                requester=requester, incident=None, open_tasks=set(), timers={}, data={},
-                started_at=now, started_by=user)
-            case.events.append(PendingEvent(now, user or SYSTEM, "case_started",
-                                            details={"data": data}))
+            case, start = self._open_case(conn, process_id, data, user=user)
             self._step(conn, case, lambda wf: start.data.update(data), actor=user or SYSTEM)
             view = self._step_view(conn, case)
         self.store.put_back(case)
         return view
+
+    def _open_case(self, conn: Connection, process_id: str, data: dict[str, Any], *,
+                   user: str | None) -> tuple[LoadedCase, Any]:
+        """Insert a new case on the latest version; return it and its start task.
+
+        Adds `received_at` to `data` (the moment of receipt) when the submitter gave none."""
+        now = self.now()
+        data.setdefault("received_at", now.astimezone(SHANGHAI).isoformat())
+        requester = data.get("requester_name") or data.get("requester_dept") or user
+        deployed = self.definitions.latest(conn, process_id)
+        self.forms.validate(_start_form(deployed.spec), _form_part(data))
+        case_id = conn.execute(_INSERT_CASE, {
+            "process_id": deployed.process_id, "version_id": deployed.id,
+            "status": "running", "requester": requester, "data": data, "state": "",
+            "revision": 0, "audit_head": GENESIS, "audit_seq": 0, "started_at": now,
+            "started_by": user, "updated_at": now,
+        }).inserted_primary_key[0]
+        deployed = self.definitions.pin_calls(conn, case_id, deployed)
+        workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
+                                script_engine=self.script_engine)
+        start = workflow.get_tasks(state=TaskState.READY)[0]
+        case = LoadedCase(
+            id=case_id, deployed=deployed, workflow=workflow, task_cache=TaskJsonCache(),
+            revision=0, audit_head=GENESIS, audit_seq=0, status="running",
+            requester=requester, incident=None, open_tasks=set(), timers={}, data={},
+            started_at=now, started_by=user)
+        case.events.append(PendingEvent(now, user or SYSTEM, "case_started",
+                                        details={"data": data}))
+        mark_new(workflow)
+        return case, start
 
     def claim_task(self, task_id: str, user: str) -> TaskView:
         with self.db.write() as conn:
@@ -326,7 +337,9 @@ class Govflow(CalendarUseCases):
         with running_on(clock or self.clock), collecting_deadlines() as deadlines:
             try:
                 move(workflow)
-                workflow.do_engine_steps(did_complete_task=record_decision)
+                workflow.do_engine_steps(
+                    will_complete_task=lambda task: self._check_send(conn, case, task),
+                    did_complete_task=record_decision)
                 case.new_tasks = self._assign_new_tasks(case)
             except Exception as exc:  # noqa: BLE001 - every failure of a model is an incident
                 self._raise_incident(case, exc)
@@ -340,8 +353,11 @@ class Govflow(CalendarUseCases):
             if workflow.completed and case.status != "completed":
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
+            outgoing = take_thrown(workflow, f"case {case.id}")
             self.store.save(conn, case, self.now(), deadlines)
+            sync_waits(conn, case.id, workflow)
             self._warn_provisional(conn, case, deadlines.values())
+        self._deliver_all(conn, outgoing, case.id)
 
     def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:
         fresh = []

@@ -1,0 +1,141 @@
+"""Messages: delivered to the one case waiting for them, by correlation, or start a case.
+
+Every step runs in a fresh engine on the same database (nothing cached), as separate
+`govflow` commands and web workers would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.db import Database
+from engine.errors import InvalidMessage, MessageNotDelivered
+from engine.schema import message_waits
+from engine.services import Govflow
+
+BPMN = Path(__file__).parent / "bpmn"
+
+
+@pytest.fixture
+def fresh(gf: Govflow) -> Iterator[Callable[[], Govflow]]:
+    """New engines on the test's database: nothing cached, as in another process."""
+    made: list[Govflow] = []
+
+    def new() -> Govflow:
+        made.append(Govflow(Database(gf.db.url), clock=gf.clock, verify_state=True))
+        return made[-1]
+
+    gf.deploy_paths(sorted(BPMN.glob("msg_*.bpmn")))
+    yield new
+    for engine in made:
+        engine.db.dispose()
+
+
+def waits(gf: Govflow) -> set[tuple[int, str, str, str]]:
+    with gf.db.read() as conn:
+        return {(r.case_id, r.message, r.corr_key, r.corr_value)
+                for r in conn.execute(select(message_waits))}
+
+
+def actions(gf: Govflow, case_id: int) -> list[str]:
+    return [e.action for e in gf.get_case(case_id).events]
+
+
+def test_correlation_picks_the_one_waiting_case(gf: Govflow, fresh) -> None:
+    one = fresh().start_case("msg_receiver", {"request_no": "R-1"})
+    two = fresh().start_case("msg_receiver", {"request_no": "R-2"})
+    assert waits(gf) == {(one.id, "answer", "request_no", "R-1"),
+                         (two.id, "answer", "request_no", "R-2")}
+    delivered = fresh().send_message("answer", {"decision": "granted"},
+                                     correlation={"request_no": "R-2"}, user="carl")
+    assert (delivered.case_id, delivered.element_id, delivered.started) == (
+        two.id, "Receive_answer", False)
+    assert fresh().get_case(two.id).status == "completed"
+    assert fresh().get_case(two.id).data["outcome"] == "granted"
+    assert fresh().get_case(one.id).status == "running"
+    assert waits(gf) == {(one.id, "answer", "request_no", "R-1")}
+    received = [e for e in fresh().get_case(two.id).events if e.action == "message_received"]
+    assert received[0].actor == "carl" and received[0].details["correlation"] == {
+        "request_no": "R-2"}
+    assert gf.verify_audit() == []
+
+
+def test_a_message_matching_several_cases_or_none_is_refused_and_changes_nothing(
+        gf: Govflow, fresh) -> None:
+    one = fresh().start_case("msg_receiver", {"request_no": "R-1"})
+    two = fresh().start_case("msg_receiver", {"request_no": "R-2"})
+    with pytest.raises(MessageNotDelivered, match="more than one case waits"):
+        fresh().send_message("answer", {"decision": "granted"})
+    with pytest.raises(MessageNotDelivered, match=r"no running case waits .*request_no=R-9"):
+        fresh().send_message("answer", {"decision": "granted"},
+                             correlation={"request_no": "R-9"})
+    with pytest.raises(MessageNotDelivered, match="no running case waits"):
+        fresh().send_message("no_such_message", {})
+    for case in (one, two):
+        assert fresh().get_case(case.id).status == "running"
+        assert "message_received" not in actions(gf, case.id)
+
+
+def test_a_message_names_its_case(gf: Govflow, fresh) -> None:
+    one = fresh().start_case("msg_receiver", {"request_no": "R-1"})
+    fresh().start_case("msg_receiver", {"request_no": "R-2"})
+    fresh().send_message("answer", {"decision": "refused"}, case_id=one.id)
+    assert fresh().get_case(one.id).data["outcome"] == "refused"
+    with pytest.raises(MessageNotDelivered, match=f"in case {one.id}"):
+        fresh().send_message("answer", {"decision": "refused"}, case_id=one.id)
+
+
+def test_an_intermediate_catch_takes_the_payload_into_the_case(gf: Govflow, fresh) -> None:
+    case = fresh().start_case("msg_catch", {})
+    done = fresh().send_message("reminder", {"note": "两周内答复"})
+    assert done.case_id == case.id and done.status == "completed"
+    assert fresh().get_case(case.id).data["note"] == "两周内答复"
+
+
+def test_a_payload_missing_what_the_receiver_reads_is_a_clear_error(gf: Govflow,
+                                                                     fresh) -> None:
+    case = fresh().start_case("msg_receiver", {"request_no": "R-1"})
+    with pytest.raises(InvalidMessage, match="a message needs a name"):
+        fresh().send_message(" ", {})
+    # The receiver's script reads answer["decision"]: a message without it is an incident
+    # of the receiving case, which the data fix and retry resolve.
+    fresh().send_message("answer", {}, case_id=case.id)
+    assert fresh().get_case(case.id).status == "error"
+
+
+def test_a_message_start_event_creates_a_case(gf: Govflow, fresh) -> None:
+    delivered = fresh().send_message("report_filed", {"reporter": "市民"}, user="dora")
+    assert delivered.started and delivered.element_id == "Start_on_report"
+    case = fresh().get_case(delivered.case_id)
+    assert case.process_id == "msg_start" and case.data["reporter"] == "市民"
+    assert [t.element_id for t in case.tasks] == ["Task_handle_report"]
+    assert case.events[0].action == "case_started"
+    assert case.events[0].details["message"] == "report_filed"
+    assert case.started_by == "dora"
+
+
+def test_a_send_task_wakes_the_case_waiting_for_its_answer(gf: Govflow, fresh) -> None:
+    one = fresh().start_case("msg_receiver", {"request_no": "R-1"})
+    two = fresh().start_case("msg_receiver", {"request_no": "R-2"})
+    sender = fresh().start_case("msg_sender", {"request_no": "R-1", "decision": "granted"})
+    assert sender.status == "completed"
+    woken = fresh().get_case(one.id)
+    assert woken.status == "completed" and woken.data["outcome"] == "granted"
+    assert [e.actor for e in woken.events if e.action == "message_received"] == [
+        f"case {sender.id}"]
+    assert fresh().get_case(two.id).status == "running"
+
+
+def test_a_send_with_no_receiver_stops_the_sender_until_retried(gf: Govflow, fresh) -> None:
+    sender = fresh().start_case("msg_sender", {"request_no": "R-7", "decision": "granted"})
+    assert sender.status == "error"
+    assert sender.incident["element_id"] == "Send_answer"
+    assert "no running case waits for message 'answer' (request_no=R-7)" in (
+        sender.incident["message"])
+    receiver = fresh().start_case("msg_receiver", {"request_no": "R-7"})
+    assert fresh().retry_case(sender.id, "root").status == "completed"
+    assert fresh().get_case(receiver.id).data["outcome"] == "granted"
