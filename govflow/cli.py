@@ -194,6 +194,32 @@ def retry(gf: Govflow, case_id: int, user: str, data: str) -> Any:
     return f"case {case.id} is {case.status}"
 
 
+@command(main)
+@click.argument("name")
+@click.option("--data", "data", default="{}", help="The message's data as a JSON object.")
+@click.option("--case", "case_id", type=int, default=None, help="Deliver to this case.")
+@click.option("--correlation", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A correlation value the receiving case must hold (repeatable).")
+@click.option("--user", default=None, help="Who sends (recorded in the audit trail).")
+def message(gf: Govflow, name: str, data: str, case_id: int | None, pairs: tuple[str, ...],
+            user: str | None) -> Any:
+    """Deliver a message to the one case waiting for it, or start a case on it."""
+    if case_id is not None and pairs:
+        raise ValueError("give --case or --correlation, not both")
+    correlation = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--correlation {pair!r} is not KEY=VALUE")
+        correlation[key.strip()] = value
+    done = gf.send_message(name, _json_data(data), case_id=case_id, correlation=correlation,
+                           user=user)
+    if click.get_current_context().params.get("as_json"):
+        return done
+    return (f"{'started' if done.started else 'delivered to'} case {done.case_id} at "
+            f"{done.element_id}; the case is {done.status}")
+
+
 @command(main, "case")
 @click.argument("case_id", type=int)
 def show_case(gf: Govflow, case_id: int) -> Any:

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from engine.access import case_number, public_data
-from engine.errors import InvalidTaskData, InvalidToken
+from engine.access import case_number, parse_case_number, public_data
+from engine.errors import InvalidMessage, InvalidTaskData, InvalidToken
 from engine.inbox import InboxQuery
 
 from .auth import desk
@@ -160,3 +160,23 @@ def unclaim(task_id: str) -> Any:
 def complete(task_id: str) -> Any:
     data = body().get("data")
     return jsonify(case_json(desk().complete(g.user, task_id, data), full=True))
+
+
+@bp.route("/messages", methods=("POST",))
+def send_message() -> Any:
+    sent = body()
+    name, correlation = sent.get("name"), sent.get("correlation")
+    case_id = parse_case_number(sent["case_id"]) if sent.get("case_id") is not None else None
+    if not isinstance(name, str) or not isinstance(correlation, dict | None) or (
+            sent.get("case_id") is not None and case_id is None):
+        raise InvalidMessage("send {\"name\": text, \"data\": object, and \"case_id\" or "
+                             "\"correlation\": {key: value}}")
+    if case_id is not None and correlation:
+        raise InvalidMessage("give case_id or correlation, not both")
+    done = desk().send_message(g.user, name, sent.get("data"), case_id=case_id,
+                               correlation=correlation)
+    return jsonify(message=done.message, case_id=done.case_id,
+                   case_number=case_number(done.case_id), element_id=done.element_id,
+                   started=done.started, status=done.status,
+                   url=url_for("api.get_case", case_id=done.case_id)), (
+        201 if done.started else 200)

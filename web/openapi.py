@@ -24,6 +24,10 @@ ROUTES: list[tuple[str, str, str, str, dict[str, Any] | None, list[str]]] = [
      ["task_id"]),
     ("post", "/tasks/{task_id}/complete", "completeTask", "Submit the task's form",
      {"$ref": "#/components/schemas/TaskData"}, ["task_id"]),
+    ("post", "/messages", "sendMessage",
+     "Deliver a message to the one case waiting for it (to cases the token user may see), "
+     "or start a case on a message start event (201)",
+     {"$ref": "#/components/schemas/Message"}, []),
 ]
 QUERY = {
     "listCases": ["status", "process_id", "q", "page", "per_page"],
@@ -50,6 +54,9 @@ def _operation(op_id: str, summary: str, body: dict[str, Any] | None,
                                     "content": {"application/json": {"schema": body}}}
     if op_id == "submitCase":
         operation["responses"]["201"] = operation["responses"].pop("200")
+    if op_id == "sendMessage":
+        operation["responses"]["201"] = {"description": "A case was started", "content": {
+            "application/json": {"schema": {"type": "object"}}}}
     return operation
 
 
@@ -73,6 +80,11 @@ def document() -> dict[str, Any]:
                 "NewCase": {"type": "object", "required": ["process_id", "data"],
                             "properties": {"process_id": {"type": "string"},
                                            "data": {"type": "object"}}},
+                "Message": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string"}, "data": {"type": "object"},
+                    "case_id": {"type": "integer"},
+                    "correlation": {"type": "object", "additionalProperties": {"oneOf": [
+                        {"type": "string"}, {"type": "number"}, {"type": "boolean"}]}}}},
                 "TaskData": {"type": "object", "required": ["data"],
                              "properties": {"data": {"type": "object"}}},
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
