@@ -147,7 +147,7 @@ class MessageUseCases:
                           correlations=copy.deepcopy(first.workflow.correlations))
         case.events.append(PendingEvent(
             self.now(), message.sender, "message_received", str(first.id),
-            first.task_spec.name, details={"message": message.name, "data": message.payload,
+            first.task_spec.name, details={"message_name": message.name, "data": message.payload,
                                            "correlation": message.correlation}))
 
         def receive(workflow: BpmnWorkflow) -> None:
@@ -171,7 +171,8 @@ class MessageUseCases:
     def _start_on(self, conn: Connection, process_id: str, message: Message) -> MessageDelivery:
         data = dict(message.payload) if isinstance(message.payload, dict) else {}
         case, start = self._open_case(conn, process_id, data, user=message.sender)
-        case.events[-1].details = {**(case.events[-1].details or {}), "message": message.name}
+        case.events[-1].details = {**(case.events[-1].details or {}),
+                                   "message_name": message.name}
         event_start = _start_event(case.deployed.spec, message.name)
 
         def begin(workflow: BpmnWorkflow) -> None:

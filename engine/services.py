@@ -354,6 +354,9 @@ class Govflow(CalendarUseCases, MessageUseCases):
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
             outgoing = take_thrown(workflow, f"case {case.id}")
+            case.events += [PendingEvent(self.now(), SYSTEM, "message_sent", details={
+                "message_name": m.name, "data": m.payload, "correlation": m.correlation})
+                for m in outgoing]
             self.store.save(conn, case, self.now(), deadlines)
             sync_waits(conn, case.id, workflow)
             self._warn_provisional(conn, case, deadlines.values())

@@ -114,7 +114,7 @@ def test_a_message_start_event_creates_a_case(gf: Govflow, fresh) -> None:
     assert case.process_id == "msg_start" and case.data["reporter"] == "市民"
     assert [t.element_id for t in case.tasks] == ["Task_handle_report"]
     assert case.events[0].action == "case_started"
-    assert case.events[0].details["message"] == "report_filed"
+    assert case.events[0].details["message_name"] == "report_filed"
     assert case.started_by == "dora"
 
 
@@ -123,6 +123,9 @@ def test_a_send_task_wakes_the_case_waiting_for_its_answer(gf: Govflow, fresh) -
     two = fresh().start_case("msg_receiver", {"request_no": "R-2"})
     sender = fresh().start_case("msg_sender", {"request_no": "R-1", "decision": "granted"})
     assert sender.status == "completed"
+    [sent] = [e for e in fresh().get_case(sender.id).events if e.action == "message_sent"]
+    assert sent.details["message_name"] == "answer"
+    assert sent.details["correlation"] == {"request_no": "R-1"}
     woken = fresh().get_case(one.id)
     assert woken.status == "completed" and woken.data["outcome"] == "granted"
     assert [e.actor for e in woken.events if e.action == "message_received"] == [

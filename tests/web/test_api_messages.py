@@ -32,7 +32,7 @@ def waiting(wgf: Govflow, request_no: str) -> int:
 
 
 def test_a_message_wakes_the_case_its_correlation_names_and_only_that_one(
-        client, token, wgf: Govflow) -> None:
+        client, auth, token, wgf: Govflow) -> None:
     one, two = waiting(wgf, "R-1"), waiting(wgf, "R-2")
     sent = client.post("/api/v1/messages", headers=token("carl"), json={
         "name": "answer", "data": {"decision": "granted"}, "correlation": {"request_no": "R-2"}})
@@ -44,6 +44,9 @@ def test_a_message_wakes_the_case_its_correlation_names_and_only_that_one(
     assert wgf.get_case(one).status == "running"
     assert [e.actor for e in wgf.get_case(two).events if e.action == "message_received"] == [
         "carl"]
+    auth.login("carl")
+    page = client.get(f"/cases/{two}").get_data(as_text=True)
+    assert "收到消息" in page and "message_received" not in page
 
 
 def test_cases_the_sender_may_not_see_are_as_if_nobody_waited(client, token,
