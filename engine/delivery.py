@@ -69,7 +69,8 @@ class MessageUseCases:
         def _step(self, conn: Connection, case: LoadedCase,
                   move: Callable[[BpmnWorkflow], None], *, actor: str) -> None: ...
         def _open_case(self, conn: Connection, process_id: str, data: dict[str, Any], *,
-                       user: str | None) -> tuple[LoadedCase, Any]: ...
+                       user: str | None, on_message: bool = False) -> tuple[LoadedCase,
+                                                                            Any]: ...
         db: Any
 
     def send_message(self, name: str, data: Any = None, *, case_id: int | None = None,
@@ -170,7 +171,8 @@ class MessageUseCases:
 
     def _start_on(self, conn: Connection, process_id: str, message: Message) -> MessageDelivery:
         data = dict(message.payload) if isinstance(message.payload, dict) else {}
-        case, start = self._open_case(conn, process_id, data, user=message.sender)
+        case, start = self._open_case(conn, process_id, data, user=message.sender,
+                                      on_message=True)
         case.events[-1].details = {**(case.events[-1].details or {}),
                                    "message_name": message.name}
         event_start = _start_event(case.deployed.spec, message.name)
@@ -186,12 +188,10 @@ class MessageUseCases:
 
 
 def _start_event(spec: Any, name: str) -> Any:
-    for event in spec.start.outputs:
-        definition = getattr(event, "event_definition", None)
-        if (isinstance(event, StartEvent) and isinstance(definition, MessageEventDefinition)
-                and definition.name == name):
-            return event
-    return None
+    return next((e for e in spec.start.outputs
+                 if isinstance(e, StartEvent) and isinstance(e.event_definition,
+                                                             MessageEventDefinition)
+                 and e.event_definition.name == name), None)
 
 
 def _keep_payload(catches: list[Any], payload: Any) -> None:

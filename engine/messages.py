@@ -64,6 +64,13 @@ def waiting_catches(workflow: BpmnWorkflow, name: str | None = None) -> list[Any
             and name in (None, task.task_spec.event_definition.name)]
 
 
+def message_starts(spec: Any) -> list[str]:
+    """Names of the messages the process's start events wait for."""
+    return [e.event_definition.name for e in spec.start.outputs
+            if isinstance(e, StartEvent)
+            and isinstance(getattr(e, "event_definition", None), MessageEventDefinition)]
+
+
 def is_message_throw(task: Any) -> bool:
     spec = task.task_spec
     return isinstance(spec, ThrowingEvent) and isinstance(

@@ -39,7 +39,7 @@ from .errors import (
 )
 from .forms import FormLibrary
 from .inbox import InboxQuery
-from .messages import mark_new, sync_waits, take_thrown
+from .messages import mark_new, message_starts, sync_waits, take_thrown
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
@@ -129,6 +129,8 @@ class Govflow(CalendarUseCases, MessageUseCases):
         (`<decision_id>.dmn`) found next to each file."""
         files = []
         for path in map(Path, paths):
+            if path.suffix == ".dmn":  # read when a BPMN file next to it calls it
+                continue
             found = sorted(path.glob("*.bpmn")) if path.is_dir() else [path]
             files += [BpmnFile(f.name, f.read_bytes(), f.resolve().parent) for f in found]
         if not files:
@@ -152,7 +154,7 @@ class Govflow(CalendarUseCases, MessageUseCases):
         return view
 
     def _open_case(self, conn: Connection, process_id: str, data: dict[str, Any], *,
-                   user: str | None) -> tuple[LoadedCase, Any]:
+                   user: str | None, on_message: bool = False) -> tuple[LoadedCase, Any]:
         """Insert a new case on the latest version; return it and its start task.
 
         Adds `received_at` to `data` (the moment of receipt) when the submitter gave none."""
@@ -160,6 +162,10 @@ class Govflow(CalendarUseCases, MessageUseCases):
         data.setdefault("received_at", now.astimezone(SHANGHAI).isoformat())
         requester = data.get("requester_name") or data.get("requester_dept") or user
         deployed = self.definitions.latest(conn, process_id)
+        waits_for = message_starts(deployed.spec)
+        if not on_message and waits_for and len(waits_for) == len(deployed.spec.start.outputs):
+            raise NotAllowed(f"process {process_id!r} starts on message {waits_for[0]!r}; "
+                             "send that message to start a case")
         self.forms.validate(_start_form(deployed.spec), _form_part(data))
         case_id = conn.execute(_INSERT_CASE, {
             "process_id": deployed.process_id, "version_id": deployed.id,

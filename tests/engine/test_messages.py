@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.db import Database
-from engine.errors import InvalidMessage, MessageNotDelivered
+from engine.errors import InvalidMessage, MessageNotDelivered, NotAllowed
 from engine.schema import message_waits
 from engine.services import Govflow
 
@@ -116,6 +116,8 @@ def test_a_message_start_event_creates_a_case(gf: Govflow, fresh) -> None:
     assert case.events[0].action == "case_started"
     assert case.events[0].details["message_name"] == "report_filed"
     assert case.started_by == "dora"
+    with pytest.raises(NotAllowed, match="starts on message 'report_filed'"):
+        fresh().start_case("msg_start", {})
 
 
 def test_a_send_task_wakes_the_case_waiting_for_its_answer(gf: Govflow, fresh) -> None:
