@@ -231,7 +231,8 @@ def _parse(root: Any, xml: bytes, filename: str, *, check: bool,
                       spec, subprocess_specs, _external_calls(root, subprocess_specs))
 
 
-def _external_calls(root: Any, subprocess_specs: dict[str, Any]) -> dict[str, tuple[str, int | None]]:
+def _external_calls(root: Any,
+                    subprocess_specs: dict[str, Any]) -> dict[str, tuple[str, int | None]]:
     """Called processes that are not in this file, with the first call activity naming each."""
     here = {p.get("id") for p in root.iterfind(".//bpmn:process", NSMAP)}
     found: dict[str, tuple[str, int | None]] = {}

@@ -26,8 +26,8 @@ from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
 from .db import Database
 from .deadlines import CalendarUseCases
-from .delivery import MessageUseCases
 from .definitions import BpmnFile, Definitions
+from .delivery import MessageUseCases
 from .errors import (
     BpmnValidationError,
     CaseNotRetryable,
