@@ -100,9 +100,11 @@ class MessageUseCases:
         if caught_inside(case.workflow, event):
             return
         receivers = find_receivers(conn, message, exclude=case.id)
-        if len(receivers) == 1 or (not receivers and len(self._starts_on(conn, message)) == 1):
+        starts = [] if receivers else self._starts_on(conn, message)
+        if len(receivers) == 1 or (not receivers and len(starts) == 1):
             return
-        raise MessageNotDelivered(_undeliverable(message, len(receivers)), task=task)
+        raise MessageNotDelivered(_undeliverable(message, len(receivers), len(starts)),
+                                  task=task)
 
     def _deliver_all(self, conn: Connection, messages: list[Message], sender: int) -> None:
         depth = _chain.get()

@@ -135,6 +135,14 @@ def test_a_send_task_wakes_the_case_waiting_for_its_answer(gf: Govflow, fresh) -
     assert fresh().get_case(two.id).status == "running"
 
 
+def test_models_answering_each_other_without_end_are_stopped_and_change_nothing(
+        gf: Govflow, fresh) -> None:
+    pong = fresh().start_case("msg_pong", {})
+    with pytest.raises(MessageNotDelivered, match="woke 20 cases in a row"):
+        fresh().start_case("msg_ping", {})
+    assert actions(gf, pong.id) == ["case_started"]
+
+
 def test_a_send_with_no_receiver_stops_the_sender_until_retried(gf: Govflow, fresh) -> None:
     sender = fresh().start_case("msg_sender", {"request_no": "R-7", "decision": "granted"})
     assert sender.status == "error"
