@@ -96,15 +96,37 @@ def test_an_intermediate_catch_takes_the_payload_into_the_case(gf: Govflow, fres
     assert fresh().get_case(case.id).data["note"] == "两周内答复"
 
 
-def test_a_payload_missing_what_the_receiver_reads_is_a_clear_error(gf: Govflow,
-                                                                     fresh) -> None:
+def test_a_message_without_what_its_receiver_correlates_on_is_refused(gf: Govflow,
+                                                                       fresh) -> None:
+    # The message's correlation property reads request_no from every payload.
+    receiver = (BPMN / "msg_receiver.bpmn").read_bytes().replace(
+        b'<bpmn:process ', b'<bpmn:correlationProperty id="request_no" name="No.">'
+        b'<bpmn:correlationPropertyRetrievalExpression messageRef="Message_answer">'
+        b'<bpmn:formalExpression>request_no</bpmn:formalExpression>'
+        b'</bpmn:correlationPropertyRetrievalExpression></bpmn:correlationProperty>'
+        b'<bpmn:process ')
+    gf.deploy(receiver, "msg_receiver.bpmn")
     case = fresh().start_case("msg_receiver", {"request_no": "R-1"})
+    with pytest.raises(InvalidMessage, match=f"lacks what case {case.id} correlates on"):
+        fresh().send_message("answer", {"decision": "granted"}, case_id=case.id)
     with pytest.raises(InvalidMessage, match="a message needs a name"):
         fresh().send_message(" ", {})
-    # The receiver's script reads answer["decision"]: a message without it is an incident
-    # of the receiving case, which the data fix and retry resolve.
+    assert "message_received" not in actions(gf, case.id)
+    fresh().send_message("answer", {"decision": "granted", "request_no": "R-1"},
+                         correlation={"request_no": "R-1"})
+    assert fresh().get_case(case.id).data["outcome"] == "granted"
+
+
+def test_a_message_without_the_data_the_receiver_needs_is_an_incident_there(
+        gf: Govflow, fresh) -> None:
+    case = fresh().start_case("msg_receiver", {"request_no": "R-1"})
+    # The receiver's script reads answer["decision"]: the incident names it, and a
+    # retry with the data supplied finishes the case.
     fresh().send_message("answer", {}, case_id=case.id)
-    assert fresh().get_case(case.id).status == "error"
+    broken = fresh().get_case(case.id)
+    assert broken.status == "error" and broken.incident["element_id"] == "Script_read"
+    done = fresh().retry_case(case.id, "root", {"answer": {"decision": "granted"}})
+    assert done.status == "completed" and done.data["outcome"] == "granted"
 
 
 def test_a_message_start_event_creates_a_case(gf: Govflow, fresh) -> None:
