@@ -165,10 +165,11 @@ def complete(task_id: str) -> Any:
 @bp.route("/messages", methods=("POST",))
 def send_message() -> Any:
     sent = body()
-    name, correlation = sent.get("name"), sent.get("correlation")
-    case_id = parse_case_number(sent["case_id"]) if sent.get("case_id") is not None else None
+    name, correlation, given = sent.get("name"), sent.get("correlation"), sent.get("case_id")
+    number = isinstance(given, int | str) and not isinstance(given, bool)
+    case_id = parse_case_number(given) if number else None
     if not isinstance(name, str) or not isinstance(correlation, dict | None) or (
-            sent.get("case_id") is not None and case_id is None):
+            given is not None and case_id is None):
         raise InvalidMessage("send {\"name\": text, \"data\": object, and \"case_id\" or "
                              "\"correlation\": {key: value}}")
     if case_id is not None and correlation:

@@ -72,7 +72,8 @@ def test_malformed_messages_get_a_422(client, token) -> None:
     headers = token("carl")
     for payload in ({"data": {}}, {"name": "answer", "correlation": "R-1"},
                     {"name": "answer", "case_id": 1, "correlation": {"request_no": "R-1"}},
-                    {"name": "answer", "case_id": "not a number"}):
+                    {"name": "answer", "case_id": "not a number"},
+                    {"name": "answer", "case_id": 1.5}, {"name": 7}):
         response = client.post("/api/v1/messages", headers=headers, json=payload)
         assert response.status_code == 422, payload
         assert response.get_json()["error"]["code"] == "invalid_message"
