@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from engine.db import Database
 from engine.errors import InvalidMessage, MessageNotDelivered, NotAllowed
-from engine.schema import message_waits
+from engine.schema import cases, message_waits
 from engine.services import Govflow
 
 BPMN = Path(__file__).parent / "bpmn"
@@ -174,3 +174,16 @@ def test_a_send_with_no_receiver_stops_the_sender_until_retried(gf: Govflow, fre
     receiver = fresh().start_case("msg_receiver", {"request_no": "R-7"})
     assert fresh().retry_case(sender.id, "root").status == "completed"
     assert fresh().get_case(receiver.id).data["outcome"] == "granted"
+
+
+def test_one_pool_of_a_collaboration_starts_a_case_of_the_other(gf: Govflow, fresh) -> None:
+    asker = fresh().start_case("msg_asker", {"question": "能否共享出生医学证明?"})
+    assert asker.status == "completed"
+    [sent] = [e for e in asker.events if e.action == "message_sent"]
+    with gf.db.read() as conn:
+        started = conn.execute(select(cases.c.id).where(cases.c.process_id == "msg_answerer")
+                               ).scalar_one()
+    answerer = fresh().get_case(started)
+    assert answerer.started_by == f"case {asker.id}"
+    assert answerer.data["question"] == sent.details["data"]["question"]
+    assert [t.element_id for t in answerer.tasks] == ["Task_answer"]
