@@ -187,3 +187,14 @@ def test_one_pool_of_a_collaboration_starts_a_case_of_the_other(gf: Govflow, fre
     assert answerer.started_by == f"case {asker.id}"
     assert answerer.data["question"] == sent.details["data"]["question"]
     assert [t.element_id for t in answerer.tasks] == ["Task_answer"]
+
+
+def test_a_boundary_message_interrupts_the_task_it_is_attached_to(gf: Govflow, fresh) -> None:
+    case = fresh().start_case("msg_boundary", {})
+    assert {(m, k) for c, m, k, _ in waits(gf) if c == case.id} == {("withdrawn", "")}
+    done = fresh().send_message("withdrawn", {"reason": "申请人撤回"}, case_id=case.id)
+    assert done.element_id == "Boundary_withdrawn" and done.status == "completed"
+    shown = fresh().get_case(case.id)
+    assert shown.data["outcome"] == "withdrawn" and shown.data["reason"] == "申请人撤回"
+    assert [t.state for t in shown.tasks] == ["cancelled"]
+    assert not [w for w in waits(gf) if w[0] == case.id]
