@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -86,6 +86,9 @@ class ParsedBpmn:
     content_hash: str  # sha256 hex of `xml`: a redeploy of the same bytes is a no-op
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, Any]
+    #: processes called from other files: called process id -> (callActivity id, line);
+    #: their specs are None in `subprocess_specs` until a case pins a deployed version
+    calls: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
 
 class _FirstErrorValidator(BpmnValidator):
@@ -103,15 +106,18 @@ class _FirstErrorValidator(BpmnValidator):
             raise ValidationException(first.message, file_name=filename, line_number=first.line)
 
 
-def parse_bpmn(xml: bytes, filename: str, *, check: bool = True) -> ParsedBpmn:
+def parse_bpmn(xml: bytes, filename: str, *, check: bool = True,
+               process_id: str | None = None) -> ParsedBpmn:
     """Parse `xml` (bytes, so an encoding declaration is honoured) or raise one
     BpmnValidationError; no parser exception escapes with its own type.
+
+    `process_id` picks one executable process of a collaboration (see `iter_process_ids`).
 
     `check=False` only builds the spec: a stored version was checked under the rules of
     its deploy, and stricter rules later must not make a running case unloadable."""
     root = _read(xml, filename)
     try:
-        return _parse(root, xml, filename, check=check)
+        return _parse(root, xml, filename, check=check, process_id=process_id)
     except _Problem as problem:
         node = problem.node
         raise BpmnValidationError(
@@ -200,8 +206,9 @@ def _read(xml: bytes, filename: str | None) -> Any:
         raise BpmnValidationError(_one_line(exc.msg), file=filename, line=exc.lineno) from None
 
 
-def _parse(root: Any, xml: bytes, filename: str, *, check: bool) -> ParsedBpmn:
-    process = _the_process(root)
+def _parse(root: Any, xml: bytes, filename: str, *, check: bool,
+           process_id: str | None = None) -> ParsedBpmn:
+    process = _the_process(root, process_id)
     parser = SpiffBpmnParser(validator=_FirstErrorValidator() if check else None)
     parser.add_bpmn_str(xml, filename=filename)
     if check:
@@ -213,7 +220,8 @@ def _parse(root: Any, xml: bytes, filename: str, *, check: bool) -> ParsedBpmn:
         parser.add_dmn_xml(dmn, filename=filename)
     process_id = process.get("id")
     spec = parser.get_spec(process_id)
-    subprocess_specs = parser.get_subprocess_specs(process_id)
+    subprocess_specs = parser.get_subprocess_specs(process_id,
+                                                   require_call_activity_specs=False)
     specs = [spec, *(s for s in subprocess_specs.values() if s is not None)]
     bpmnchecks.apply_lane_groups(root, specs)
     bpmnchecks.quote_bare_timers(specs)
@@ -221,7 +229,19 @@ def _parse(root: Any, xml: bytes, filename: str, *, check: bool) -> ParsedBpmn:
         _check_assignees(root, specs)
     wire(specs)
     return ParsedBpmn(process_id, process.get("name"), xml, hashlib.sha256(xml).hexdigest(),
-                      spec, subprocess_specs)
+                      spec, subprocess_specs, _external_calls(root, subprocess_specs))
+
+
+def _external_calls(root: Any,
+                    subprocess_specs: dict[str, Any]) -> dict[str, tuple[str, int | None]]:
+    """Called processes that are not in this file, with the first call activity naming each."""
+    here = {p.get("id") for p in root.iterfind(".//bpmn:process", NSMAP)}
+    found: dict[str, tuple[str, int | None]] = {}
+    for node in root.iterfind(".//bpmn:callActivity", NSMAP):
+        called = node.get("calledElement")
+        if called not in here or subprocess_specs.get(called, ...) is None:
+            found.setdefault(called, (node.get("id"), node.sourceline))
+    return found
 
 
 def _executable(root: Any) -> list[Any]:
@@ -230,8 +250,8 @@ def _executable(root: Any) -> list[Any]:
             if p.get("isExecutable", "true") == "true"]
 
 
-def _the_process(root: Any) -> Any:
-    """Return the single executable process: govflow deploys one process per file."""
+def _the_process(root: Any, process_id: str | None = None) -> Any:
+    """Return the executable process `process_id`, or the file's only executable process."""
     processes = root.findall(".//bpmn:process", NSMAP)
     if not processes:
         raise _Problem("no bpmn:process in this file", root)
@@ -239,12 +259,14 @@ def _the_process(root: Any) -> Any:
         if not process.get("id"):
             raise _Problem("process has no id", process)
     executable = _executable(root)
+    if process_id is not None:
+        executable = [p for p in executable if p.get("id") == process_id]
     if not executable:
         raise _Problem('no executable process (bpmn:process isExecutable="true")', root)
     if len(executable) > 1:
         ids = ", ".join(p.get("id") for p in executable)
         raise _Problem(f"more than one executable process ({ids}); "
-                       "govflow deploys one process per file", executable[1])
+                       "deploy the file to get each as its own process", executable[1])
     return executable[0]
 
 
@@ -274,12 +296,8 @@ def _check_element(node: Any, process: Any) -> None:
         condition = node.find("bpmn:condition", NSMAP)
         _compile(condition.text if condition is not None else None, "eval", "condition",
                  node.getparent())
-    elif name == "callActivity":
-        called = node.get("calledElement")
-        if not process.getroottree().xpath("//bpmn:process[@id=$id]", namespaces=NSMAP,
-                                           id=called or ""):
-            raise _Problem(f"calls process {called!r}, which is not in this file; govflow "
-                           "deploys one process per file", node)
+    elif name == "callActivity" and not (node.get("calledElement") or "").strip():
+        raise _Problem("call activity names no calledElement", node)
     elif name in _HUMAN_TASKS:
         _check_properties(node)
     elif name == "lane":

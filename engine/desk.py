@@ -18,7 +18,7 @@ from . import access, attachments, catalog, comments, history, inbox, portal, re
 from .access import Viewer
 from .calendar import Deadline
 from .errors import EngineError, InvalidTaskData, InvalidToken, NotAllowed, ProcessNotFound
-from .models import CaseView, TaskView
+from .models import CaseView, MessageDelivery, TaskView
 from .profile import fill_limits
 from .schema import cases, groups, memberships, users
 from .services import Govflow
@@ -274,6 +274,24 @@ class Desk:
         with self.gf.db.read() as conn:
             case_id = portal.find(conn, number, code)
         return portal.public_status(self.gf.get_case(case_id), self.group_titles())
+
+    # -- messages ------------------------------------------------------------------------
+    def send_message(self, viewer: Viewer, name: str, data: Any, *, case_id: int | None = None,
+                     correlation: dict[str, Any] | None = None) -> MessageDelivery:
+        """Deliver a message as `viewer`: it reaches only cases they may see, and starts
+        only processes they could start themselves (administrators: any)."""
+        departments = self._departments(viewer)
+
+        def may_start(process_id: str) -> bool:
+            try:
+                self.process(process_id, "department")
+            except ProcessNotFound:
+                return viewer.is_admin
+            return viewer.is_admin or bool(departments)
+
+        return self.gf.send_message(
+            name, data, case_id=case_id, correlation=correlation, user=viewer.username,
+            scope=None if viewer.is_admin else access.case_scope(viewer), may_start=may_start)
 
     # -- tokens --------------------------------------------------------------------------
     def create_token(self, viewer: Viewer, name: str) -> str:

@@ -17,6 +17,8 @@
     ├── CaseNotRetryable             retry asked of a case that has no incident
     ├── CalendarNotCovered           a date lies outside every working-day calendar
     ├── CalendarDataError            a calendar year file is malformed
+    ├── MessageNotDelivered          no case (or more than one) waits for a message
+    ├── InvalidMessage               a message lacks what its receiver correlates on
     └── ScriptError                  a BPMN script broke a sandbox rule, timed out or failed
 
 `web/` and the CLI turn these into responses in one place; `code` is the stable
@@ -148,3 +150,19 @@ class ScriptError(EngineError):
     """Raised by the sandbox: forbidden construct, time limit, or a failing expression."""
 
     code = "script_error"
+
+
+class MessageNotDelivered(EngineError):
+    """Raised when no running case waits for a message and no process starts on it, or
+    when several cases would match: a message is never dropped and never guessed.
+    Inside a step, `task` is the send task, and the sending case gets an incident."""
+
+    code = "message_not_delivered"
+
+    def __init__(self, message: str, *, task: object = None) -> None:
+        super().__init__(message)
+        self.task = task
+
+
+class InvalidMessage(EngineError):
+    code = "invalid_message"

@@ -120,7 +120,8 @@ class ModelScriptEngine(PythonScriptEngine):
         return value
 
 
-def run_engine_steps(workflow: Any, *, time_limit: float, did_complete_task=None) -> None:
+def run_engine_steps(workflow: Any, *, time_limit: float, will_complete_task=None,
+                     did_complete_task=None) -> None:
     """`workflow.do_engine_steps()` within `time_limit` seconds, and never stopping
     silently at SpiffWorkflow's depth limit: both are raised as ScriptError."""
     deadline = time.monotonic() + time_limit
@@ -130,6 +131,8 @@ def run_engine_steps(workflow: Any, *, time_limit: float, did_complete_task=None
             raise _refuse(f"the step exceeded its time limit of {time_limit:g} s "
                           f"(stopped before {task.task_spec.bpmn_name or task.task_spec.name})",
                           task)
+        if will_complete_task is not None:
+            will_complete_task(task)
 
     workflow.do_engine_steps(will_complete_task=in_time, did_complete_task=did_complete_task)
     for flow in (workflow, *workflow.subprocesses.values()):

@@ -98,3 +98,14 @@ class TimerFiring:
     fired: tuple[tuple[int, str], ...]   # (case id, timer element id)
     conflicts: tuple[int, ...]           # cases changed meanwhile (or unrecordable); next pass
     incidents: tuple[int, ...] = ()      # cases whose timers could not be fired: now in error
+
+
+@dataclass(frozen=True)
+class MessageDelivery:
+    """Where a message went: the case it woke or started, and the element that caught it."""
+
+    message: str
+    case_id: int
+    element_id: str
+    started: bool     # a message start event created the case
+    status: str       # the case's status after the step

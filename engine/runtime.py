@@ -270,7 +270,7 @@ class CaseStore:
         raw = RawSQL.of(conn)
         state = raw.one(conn, _CASE_STATE, {"case_id": case_id})[0]  # type: ignore[index]
         chunks = raw.column(conn, _CASE_CHUNKS, {"case_id": case_id})
-        deployed = definitions.get(conn, version_id)
+        deployed = definitions.for_case(conn, case_id, version_id)
         workflow, task_cache = self.codec.load(state, chunks, deployed.spec,
                                                deployed.subprocess_specs)
         return workflow, task_cache, deployed

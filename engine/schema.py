@@ -164,6 +164,31 @@ timers = Table(
 )
 Index("ix_timers_fire_at", timers.c.fire_at)
 
+# Message catches a case waits on (receive tasks, intermediate catches), with the
+# correlation values the case expects: one row per (task, correlation property), or one
+# row with an empty `corr_key` for an uncorrelated wait. Delivery finds its case here.
+message_waits = Table(
+    "message_waits", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    Column("task_id", String(36), primary_key=True),
+    Column("corr_key", String(200), primary_key=True),
+    Column("message", String(200), nullable=False),
+    Column("element_id", String(200), nullable=False),
+    Column("corr_value", String(500), nullable=False),
+    sqlite_with_rowid=False,
+)
+Index("ix_message_waits_match", message_waits.c.message, message_waits.c.corr_key,
+      message_waits.c.corr_value)
+
+# The version of each called process (call activity) a case runs, fixed when it starts.
+case_calls = Table(
+    "case_calls", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    Column("process_id", String(200), primary_key=True),
+    Column("version_id", ForeignKey("process_versions.id"), nullable=False),
+    sqlite_with_rowid=False,
+)
+
 audit_events = Table(
     "audit_events", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),

@@ -28,8 +28,10 @@ from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
 from .db import Database
 from .deadlines import CalendarUseCases
-from .definitions import Definitions
+from .definitions import BpmnFile, Definitions
+from .delivery import MessageUseCases
 from .errors import (
+    BpmnValidationError,
     CaseNotRetryable,
     Conflict,
     InvalidTaskData,
@@ -42,6 +44,7 @@ from .errors import (
 from .forms import FormLibrary, says_something, trimmed
 from .inbox import InboxQuery
 from .incidents import describe, record_timer_incident
+from .messages import mark_new, message_starts, sync_waits, take_thrown
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
@@ -91,7 +94,7 @@ class TaskAccess:
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
-class Govflow(CalendarUseCases, resources.CatalogUseCases):
+class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases):
     def __init__(
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
@@ -131,13 +134,34 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
         self.db.create_schema()
 
     def deploy(self, xml: bytes, file_name: str, *, by: str | None = None) -> DeployResult:
+        """Deploy one file (its first process, when it holds a collaboration)."""
+        return self.deploy_files([BpmnFile(file_name, xml)], by=by)[0]
+
+    def deploy_files(self, files: list[BpmnFile], *,
+                     by: str | None = None) -> list[DeployResult]:
+        """Deploy several files together: every process of every file, or nothing."""
         with self.db.write() as conn:
-            return self.definitions.deploy(conn, xml, file_name, by=by, now=self.now())
+            results, created = self.definitions.deploy(conn, files, by=by, now=self.now())
+        self.definitions.remember(created)
+        return results
+
+    def deploy_paths(self, paths: Iterable[Path | str], *,
+                     by: str | None = None) -> list[DeployResult]:
+        """Deploy BPMN files and folders (each folder's *.bpmn), with the decision tables
+        (`<decision_id>.dmn`) found next to each file."""
+        files = []
+        for path in map(Path, paths):
+            if path.suffix == ".dmn":  # read when a BPMN file next to it calls it
+                continue
+            found = sorted(path.glob("*.bpmn")) if path.is_dir() else [path]
+            files += [BpmnFile(f.name, f.read_bytes(), f.resolve().parent) for f in found]
+        if not files:
+            raise BpmnValidationError("no .bpmn file to deploy")
+        return self.deploy_files(files, by=by)
 
     def deploy_directory(self, directory_: Path = WORKFLOWS, *,
                          by: str | None = None) -> list[DeployResult]:
-        return [self.deploy(path.read_bytes(), path.name, by=by)
-                for path in sorted(Path(directory_).glob("*.bpmn"))]
+        return self.deploy_paths([directory_], by=by)
 
     # -- cases ---------------------------------------------------------------------------
     def start_case(self, process_id: str, data: dict[str, Any], *,
@@ -147,43 +171,13 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
 
         govflow records the moment of receipt itself. An administrator may record another
         (a letter that arrived on paper) with a reason, and that is audited."""
-        now = self.now()
         if not isinstance(data, dict):
             raise InvalidTaskData("case data must be a JSON object", {"": "not an object"})
-        if "received_at" in data:
-            raise InvalidTaskData("received_at: govflow records the time of receipt itself",
-                                  {"received_at": "由系统记录 (set by govflow)"})
         data = trimmed(data)
-        requester = data.get("requester_name") or data.get("requester_dept") or user
         with self.db.write() as conn:
-            deployed = self.definitions.latest(conn, process_id)
-            workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
-                                    script_engine=self.script_engine)
-            start = workflow.get_tasks(state=TaskState.READY)[0]
-            form = _start_form(deployed.spec)
-            self.forms.validate(form, data, lambda: directory.active_departments(conn))
-            if form is not None:
-                data.update(resources.route(conn, self.forms.schema(form), data))
-            receipt = self._receipt(conn, user, received_at, received_reason, now)
-            data["received_at"] = (receipt or now).astimezone(SHANGHAI).isoformat()
-            data[PROFILE_KEY] = self.profile.name  # the rules the case started under
-            case_id = conn.execute(_INSERT_CASE, {
-                "process_id": deployed.process_id, "version_id": deployed.id,
-                "status": "running", "requester": requester, "data": data, "state": "",
-                "revision": 0, "audit_head": GENESIS, "audit_seq": 0, "started_at": now,
-                "started_by": user, "updated_at": now,
-            }).inserted_primary_key[0]
-            case = LoadedCase(
-                id=case_id, deployed=deployed, workflow=workflow, task_cache=TaskJsonCache(),
-                revision=0, audit_head=GENESIS, audit_seq=0, status="running",
-                requester=requester, incident=None, open_tasks=set(), timers={}, data={},
-                started_at=now, started_by=user)
-            if receipt is not None:
-                case.events.append(PendingEvent(now, user or SYSTEM, "receipt_time_recorded",
-                                                details={"received_at": data["received_at"],
-                                                         "reason": received_reason}))
-            case.events.append(PendingEvent(now, user or SYSTEM, "case_started",
-                                            details={"data": data}))
+            case, start = self._open_case(conn, process_id, data, user=user,
+                                          received_at=received_at,
+                                          received_reason=received_reason)
             self._step(conn, case, lambda wf: start.data.update(data), actor=user or SYSTEM)
             view = self._step_view(conn, case)
         self.store.put_back(case)
@@ -206,6 +200,55 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
             raise InvalidTaskData("recording another time of receipt needs a reason",
                                   {"received_reason": "请说明理由 (give a reason)"})
         return received_at
+
+    def _open_case(self, conn: Connection, process_id: str, data: dict[str, Any], *,
+                   user: str | None, on_message: bool = False,
+                   received_at: dt.datetime | None = None,
+                   received_reason: str | None = None) -> tuple[LoadedCase, Any]:
+        """Insert a new case on the latest version; return it and its start task.
+
+        Checks `data` against the start form and completes it in place: routing from the
+        catalog, the moment of receipt and the jurisdiction profile."""
+        now = self.now()
+        if "received_at" in data:
+            raise InvalidTaskData("received_at: govflow records the time of receipt itself",
+                                  {"received_at": "由系统记录 (set by govflow)"})
+        requester = data.get("requester_name") or data.get("requester_dept") or user
+        deployed = self.definitions.latest(conn, process_id)
+        waits_for = message_starts(deployed.spec)
+        if not on_message and waits_for and len(waits_for) == len(deployed.spec.start.outputs):
+            raise NotAllowed(f"process {process_id!r} starts on message {waits_for[0]!r}; "
+                             "send that message to start a case")
+        form = _start_form(deployed.spec)
+        self.forms.validate(form, data, lambda: directory.active_departments(conn))
+        if form is not None:
+            data.update(resources.route(conn, self.forms.schema(form), data))
+        receipt = self._receipt(conn, user, received_at, received_reason, now)
+        data["received_at"] = (receipt or now).astimezone(SHANGHAI).isoformat()
+        data[PROFILE_KEY] = self.profile.name  # the rules the case started under
+        case_id = conn.execute(_INSERT_CASE, {
+            "process_id": deployed.process_id, "version_id": deployed.id,
+            "status": "running", "requester": requester, "data": data, "state": "",
+            "revision": 0, "audit_head": GENESIS, "audit_seq": 0, "started_at": now,
+            "started_by": user, "updated_at": now,
+        }).inserted_primary_key[0]
+        deployed = self.definitions.pin_calls(conn, case_id, deployed)
+        workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
+                                script_engine=self.script_engine)
+        start = workflow.get_tasks(state=TaskState.READY)[0]
+        case = LoadedCase(
+            id=case_id, deployed=deployed, workflow=workflow, task_cache=TaskJsonCache(),
+            revision=0, audit_head=GENESIS, audit_seq=0, status="running",
+            requester=requester, incident=None, open_tasks=set(), timers={}, data={},
+            started_at=now, started_by=user)
+        if receipt is not None:
+            case.events.append(PendingEvent(now, user or SYSTEM, "receipt_time_recorded",
+                                            details={"received_at": data["received_at"],
+                                                     "reason": received_reason}))
+        case.events.append(PendingEvent(now, user or SYSTEM, "case_started",
+                                        details={"data": data}))
+        mark_new(workflow)
+        return case, start
 
     def claim_task(self, task_id: str, user: str) -> TaskView:
         with self.db.write() as conn:
@@ -432,8 +475,10 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
                 _acting_as(actor):
             try:
                 move(workflow)
-                run_engine_steps(workflow, time_limit=self.step_time_limit,
-                                 did_complete_task=record_decision)
+                run_engine_steps(
+                    workflow, time_limit=self.step_time_limit,
+                    will_complete_task=lambda task: self._check_send(conn, case, task),
+                    did_complete_task=record_decision)
                 case.new_tasks = self._assign_new_tasks(case)
             except Exception as exc:  # noqa: BLE001 - every failure of a model is an incident
                 self._raise_incident(case, exc)
@@ -447,8 +492,14 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
             if workflow.completed and case.status != "completed":
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
+            outgoing = take_thrown(workflow, f"case {case.id}")
+            case.events += [PendingEvent(self.now(), SYSTEM, "message_sent", details={
+                "message_name": m.name, "data": m.payload, "correlation": m.correlation})
+                for m in outgoing]
             self.store.save(conn, case, self.now(), deadlines)
+            sync_waits(conn, case.id, workflow)
             self._warn_provisional(conn, case, deadlines.values())
+        self._deliver_all(conn, outgoing, case.id)
 
     def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:
         fresh = []

@@ -118,11 +118,12 @@ def init(gf: Govflow, demo: bool) -> Any:
 
 
 @command(main)
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--user", default=None, help="Who deploys (recorded with the version).")
-def deploy(gf: Govflow, files: tuple[str, ...], user: str | None) -> Any:
-    """Deploy BPMN files; each changed file becomes a new version."""
-    results = [gf.deploy(Path(f).read_bytes(), Path(f).name, by=user) for f in files]
+def deploy(gf: Govflow, paths: tuple[str, ...], user: str | None) -> Any:
+    """Deploy BPMN files and folders together, all or nothing; each changed process
+    becomes a new version. Decision tables (.dmn) are read from next to each file."""
+    results = gf.deploy_paths([Path(p) for p in paths], by=user)
     return [f"{r.process_id} v{r.version} ({'deployed' if r.created else 'unchanged'})"
             for r in results]
 
@@ -197,6 +198,32 @@ def retry(gf: Govflow, case_id: int, user: str, data: str) -> Any:
     """Retry a case with an incident after correcting its data."""
     case = gf.retry_case(case_id, user, _json_data(data))
     return f"case {case.id} is {case.status}"
+
+
+@command(main)
+@click.argument("name")
+@click.option("--data", "data", default="{}", help="The message's data as a JSON object.")
+@click.option("--case", "case_id", type=int, default=None, help="Deliver to this case.")
+@click.option("--correlation", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A correlation value the receiving case must hold (repeatable).")
+@click.option("--user", default=None, help="Who sends (recorded in the audit trail).")
+def message(gf: Govflow, name: str, data: str, case_id: int | None, pairs: tuple[str, ...],
+            user: str | None) -> Any:
+    """Deliver a message to the one case waiting for it, or start a case on it."""
+    if case_id is not None and pairs:
+        raise ValueError("give --case or --correlation, not both")
+    correlation = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--correlation {pair!r} is not KEY=VALUE")
+        correlation[key.strip()] = value
+    done = gf.send_message(name, _json_data(data), case_id=case_id, correlation=correlation,
+                           user=user)
+    if click.get_current_context().params.get("as_json"):
+        return done
+    return (f"{'started' if done.started else 'delivered to'} case {done.case_id} at "
+            f"{done.element_id}; the case is {done.status}")
 
 
 @command(main, "case")

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from engine.access import case_number, public_data
-from engine.errors import InvalidTaskData, InvalidToken, NotAllowed
+from engine.access import case_number, parse_case_number, public_data
+from engine.errors import InvalidMessage, InvalidTaskData, InvalidToken, NotAllowed
 from engine.inbox import InboxQuery
 from engine.results import result_of
 
@@ -196,3 +196,23 @@ def put_dataset(dataset_id: str) -> Any:
     dataset, _ = desk().dataset(g.user, dataset_id)
     return jsonify(**dataset_json(dataset), catalog_version=version.version if version else None)
 
+
+@bp.route("/messages", methods=("POST",))
+def send_message() -> Any:
+    sent = body()
+    name, correlation, given = sent.get("name"), sent.get("correlation"), sent.get("case_id")
+    number = isinstance(given, int | str) and not isinstance(given, bool)
+    case_id = parse_case_number(given) if number else None
+    if not isinstance(name, str) or not isinstance(correlation, dict | None) or (
+            given is not None and case_id is None):
+        raise InvalidMessage("send {\"name\": text, \"data\": object, and \"case_id\" or "
+                             "\"correlation\": {key: value}}")
+    if case_id is not None and correlation:
+        raise InvalidMessage("give case_id or correlation, not both")
+    done = desk().send_message(g.user, name, sent.get("data"), case_id=case_id,
+                               correlation=correlation)
+    return jsonify(message=done.message, case_id=done.case_id,
+                   case_number=case_number(done.case_id), element_id=done.element_id,
+                   started=done.started, status=done.status,
+                   url=url_for("api.get_case", case_id=done.case_id)), (
+        201 if done.started else 200)

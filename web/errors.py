@@ -26,7 +26,8 @@ from .auth import safe_next
 
 STATUS = ((NotFound, 404), (InvalidTaskData, 422), (NotAllowed, 403), (Conflict, 409),
           (CalendarNotCovered, 409))
-EXTRA = {"invalid_token": 401, "attachment_rejected": 422}
+EXTRA = {"invalid_token": 401, "attachment_rejected": 422, "message_not_delivered": 409,
+         "invalid_message": 422}
 
 
 def status_of(error: EngineError) -> int:

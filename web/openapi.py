@@ -31,6 +31,10 @@ ROUTES: list[tuple[str, str, str, str, dict[str, Any] | None, list[str]]] = [
     ("put", "/catalog/{dataset_id}", "putDataset",
      "Add or replace a dataset (data authority only); makes a new catalog version",
      {"$ref": "#/components/schemas/DatasetChange"}, ["dataset_id"]),
+    ("post", "/messages", "sendMessage",
+     "Deliver a message to the one case waiting for it (to cases the token user may see), "
+     "or start a case on a message start event (201)",
+     {"$ref": "#/components/schemas/Message"}, []),
 ]
 QUERY = {
     "listCases": ["status", "process_id", "q", "page", "per_page"],
@@ -58,6 +62,9 @@ def _operation(op_id: str, summary: str, body: dict[str, Any] | None,
                                     "content": {"application/json": {"schema": body}}}
     if op_id == "submitCase":
         operation["responses"]["201"] = operation["responses"].pop("200")
+    if op_id == "sendMessage":
+        operation["responses"]["201"] = {"description": "A case was started", "content": {
+            "application/json": {"schema": {"type": "object"}}}}
     return operation
 
 
@@ -97,6 +104,11 @@ def document() -> dict[str, Any]:
                                                       "items": {"type": "string"}},
                                        "restriction_basis": {"type": "string",
                                                              "nullable": True}}}}},
+                "Message": {"type": "object", "required": ["name"], "properties": {
+                    "name": {"type": "string"}, "data": {"type": "object"},
+                    "case_id": {"type": "integer"},
+                    "correlation": {"type": "object", "additionalProperties": {"oneOf": [
+                        {"type": "string"}, {"type": "number"}, {"type": "boolean"}]}}}},
                 "TaskData": {"type": "object", "required": ["data"],
                              "properties": {"data": {"type": "object"}}},
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {

@@ -253,8 +253,16 @@ def test_a_user_task_with_no_candidate_groups_and_no_lane_is_rejected() -> None:
     assert "nobody could claim it" in error.reason
 
 
-def test_a_call_activity_to_a_process_outside_the_file_is_rejected() -> None:
+def test_a_call_activity_to_a_process_outside_the_file_is_left_for_the_deploy_to_resolve(
+        ) -> None:
     call = b'<bpmn:callActivity id="Call_other" calledElement="elsewhere" />'
+    xml = variant((b"<bpmn:endEvent id=\"End_granted\"", call + b'<bpmn:endEvent id="End_granted"'))
+    parsed = parse_bpmn(xml, FILE)
+    assert parsed.calls == {"elsewhere": ("Call_other", line_of(xml, b"<bpmn:callActivity"))}
+
+
+def test_a_call_activity_without_a_called_element_is_rejected() -> None:
+    call = b'<bpmn:callActivity id="Call_other" />'
     xml = variant((b"<bpmn:endEvent id=\"End_granted\"", call + b'<bpmn:endEvent id="End_granted"'))
     rejects(xml, element="Call_other", line=line_of(xml, b"<bpmn:callActivity"))
 
