@@ -154,6 +154,6 @@ def listing(conn: Connection, status: str | None = None, limit: int = 200,
 
 
 def counts(conn: Connection) -> dict[str, int]:
-    found = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
-                 .tuples().all())
+    found = {status: n for status, n in conn.execute(
+        select(outbox.c.status, func.count()).group_by(outbox.c.status))}
     return {status: found.get(status, 0) for status in STATUSES}

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import EngineError
+from .reminders import ReminderSettings
 
 DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "workflows" / "jurisdiction.toml"
 
@@ -29,6 +30,7 @@ class JurisdictionProfile:
     timezone: str = "Asia/Shanghai"
     end_of_day: dt.time = dt.time(23, 59, 59)
     source: str = field(default="", compare=False)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "") -> JurisdictionProfile:
@@ -44,6 +46,7 @@ class JurisdictionProfile:
             timezone=calendar.get("timezone", "Asia/Shanghai"),
             end_of_day=dt.time.fromisoformat(calendar.get("end_of_day", "23:59:59")),
             source=source,
+            reminders=ReminderSettings.from_dict(data.get("reminders", {})),
         )
 
 

@@ -38,6 +38,7 @@ from .errors import (
 from .forms import FormLibrary
 from .inbox import InboxQuery
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
+from .notify import NotifyUseCases
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
 from .rules import cite
@@ -78,7 +79,7 @@ class TaskAccess:
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
-class Govflow(CalendarUseCases):
+class Govflow(CalendarUseCases, NotifyUseCases):
     def __init__(
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
@@ -193,6 +194,7 @@ class Govflow(CalendarUseCases):
             self._append_event(conn, task.case_id, PendingEvent(
                 self.now(), user, "task_transferred", task.id, task.element_id,
                 details={"to": to_user, "reason": reason.strip()}))
+            self._task_handed_to(conn, task_id, to_user, user)
             return queries.get_task(conn, task_id)
 
     def complete_task(self, task_id: str, user: str, data: dict[str, Any]) -> CaseView:
@@ -319,8 +321,10 @@ class Govflow(CalendarUseCases):
             if workflow.completed and case.status != "completed":
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
+            was_open, started = set(case.open_tasks), case.revision == 0
             self.store.save(conn, case, self.now(), deadlines)
             self._warn_provisional(conn, case, deadlines.values())
+            self._notify_step(conn, case, was_open - case.open_tasks, started)
 
     def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:
         fresh = []

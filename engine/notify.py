@@ -1,0 +1,257 @@
+"""Notification use cases: what each step queues, the reminder sweep, manual 催办, the bell.
+
+Mixed into `Govflow` (engine/services.py). The engine only writes outbox rows, in
+the transaction of the change that causes them; `notifications/` delivers them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, update
+
+from . import outbox, reminders
+from .access import case_number
+from .audit import PendingEvent
+from .clock import SHANGHAI
+from .directory import groups_of
+from .errors import NotAllowed, ReminderTooSoon
+from .schema import contacts, group_supervisors, human_tasks, notifications
+from .schema import reminders as reminder_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from .calendar import WorkCalendar
+    from .db import Database
+    from .profile import JurisdictionProfile
+    from .runtime import LoadedCase
+
+OUTCOME_WORDS = {
+    "granted": ("同意共享/开放", "granted"), "approved": ("同意", "approved"),
+    "deemed_approved": ("逾期未答复，视为同意", "approved because no answer came in time"),
+    "refused": ("不予同意", "refused"), "corrected": ("已更正", "corrected"),
+    "not_corrected": ("经核实不予更正", "checked and not corrected"),
+    "opened": ("予以开放", "opened"), "not_opened": ("不予开放", "not opened"),
+}
+
+
+def local(moment: dt.datetime | None) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def party_recipient(data: dict[str, Any]) -> tuple[str, str] | None:
+    """(recipient, channel) of the person or department a case is about, if any."""
+    contact = str(data.get("contact") or "").strip()
+    if "@" in contact:
+        return f"email:{contact}", "email"
+    if sum(c.isdigit() for c in contact) >= 7:
+        return f"phone:{contact}", "webhook"
+    if data.get("requester_dept"):
+        return f"group:{data['requester_dept']}", "in_app"
+    return None
+
+
+class NotifyUseCases:
+    if TYPE_CHECKING:
+        db: Database
+        profile: JurisdictionProfile
+
+        @property
+        def calendar(self) -> WorkCalendar: ...
+        def now(self) -> dt.datetime: ...
+        def _open_task(self, conn: Connection, task_id: str) -> Any: ...
+        def _append_event(self, conn: Connection, case_id: int, event: PendingEvent) -> None: ...
+
+    # -- what a step queues -------------------------------------------------------------
+    def _notify_step(self, conn: Connection, case: LoadedCase, closed: set[str],
+                     started: bool) -> None:
+        """Rungs for new tasks, cancelled rungs for closed ones, notices to people."""
+        now, settings = self.now(), self.profile.reminders
+        number = case_number(case.id)
+        reminders.cancel(conn, closed)
+        rows = []
+        for task in case.saved_tasks:
+            if task.due_at is not None:
+                rows += reminders.rung_rows(
+                    self.calendar, settings, task_id=task.id, case_id=case.id,
+                    process_id=task.process_id, element_id=task.element_id, due=task.due_at,
+                    provisional=task.due_provisional, opened=now)
+            for group in task.candidate_groups:
+                outbox.enqueue(conn, now=now, kind="task_assigned", recipient=f"group:{group}",
+                               channel="in_app", case_id=case.id, task_id=task.id,
+                               key=f"task_assigned:{task.id}:{group}", payload={
+                                   "case_number": number, "task_title": task.title,
+                                   "due": local(task.due_at)})
+        reminders.schedule(conn, rows)
+        party = party_recipient(case.data)
+        if party is None:
+            return
+        base = {"case_number": number, "process_name": case.deployed.name or
+                case.deployed.process_id, "received": local(case.started_at)}
+        if started:
+            self._notify_party(conn, case.id, "party_receipt", party, base)
+        if case.status == "completed":
+            data = case.data
+            words = OUTCOME_WORDS.get(str(data.get("outcome")), (str(data.get("outcome") or
+                                                                    "办结"),) * 2)
+            self._notify_party(conn, case.id, "party_outcome", party, {
+                **base, "outcome": data.get("outcome"), "outcome_text": words[0],
+                "outcome_text_en": words[1],
+                "reasons": data.get("decision_reason") or data.get("reason") or "",
+                "basis": data.get("legal_basis") or ""})
+
+    def _notify_party(self, conn: Connection, case_id: int, kind: str,
+                      party: tuple[str, str], payload: dict[str, Any]) -> None:
+        recipient, channel = party
+        outbox.enqueue(conn, now=self.now(), kind=kind, recipient=recipient, channel=channel,
+                       case_id=case_id, key=f"{kind}:{case_id}:{recipient}",
+                       payload={**payload, "language": "zh"})
+
+    def _task_handed_to(self, conn: Connection, task_id: str, user: str, by: str) -> None:
+        """A task given to one person (transfer): tell them in the bell."""
+        row = conn.execute(select(human_tasks.c.case_id, human_tasks.c.title,
+                                  human_tasks.c.due_at).where(human_tasks.c.id == task_id)).one()
+        outbox.enqueue(conn, now=self.now(), kind="task_assigned", recipient=f"user:{user}",
+                       channel="in_app", case_id=row.case_id, task_id=task_id, payload={
+                           "case_number": case_number(row.case_id), "task_title": row.title,
+                           "due": local(row.due_at), "by": by})
+
+    def _move_rungs(self, conn: Connection, task_id: str) -> None:
+        task = conn.execute(select(human_tasks).where(human_tasks.c.id == task_id)).one()
+        if task.due_at is not None:
+            reminders.reschedule(conn, self.calendar, self.profile.reminders, task, self.now())
+
+    # -- the reminder sweep ---------------------------------------------------------------
+    def send_due_reminders(self, now: dt.datetime | None = None, *,
+                           limit: int = 2000) -> dict[str, int]:
+        """Fire every rung whose time has come, each once, in one transaction per sweep."""
+        now = now or self.now()
+        settings = self.profile.reminders
+        sent = 0
+        with self.db.write() as conn:
+            due = reminders.due_rungs(conn, now, limit)
+            by_email = reminders.emailable(conn) if due and "email" in settings.channels else set()
+            for rung in due:
+                if not reminders.take(conn, rung.id, now):
+                    continue
+                sent += 1
+                self._queue_rung(conn, rung, now, by_email)
+        return {"sent": sent}
+
+    def _queue_rung(self, conn: Connection, rung: reminders.DueRung, now: dt.datetime,
+                    by_email: set[str]) -> None:
+        settings = self.profile.reminders
+        name, _, step = rung.rung.partition("_")
+        spec = next((r for r in settings.ladder_for(rung.process_id, rung.element_id)
+                     if r.name in (rung.rung, name)), None)
+        roles = spec.to if spec else ("assignee_or_candidates",)
+        overdue_days = int(step) if spec and spec.repeat and step.isdigit() else 0
+        if spec is not None and spec.repeat:  # the next rung of an open-ended ladder
+            at, guessed = reminders.fire_time(self.calendar, settings, rung.due_at,
+                                              overdue_days + 1)
+            reminders.schedule(conn, [{"task_id": rung.task_id, "case_id": rung.case_id,
+                                       "rung": f"{spec.name}_{overdue_days + 1}",
+                                       "fire_at": at, "provisional": guessed,
+                                       "state": "pending"}])
+        payload = {"case_number": case_number(rung.case_id), "task_title": rung.title,
+                   "due": local(rung.due_at), "rung": "overdue" if overdue_days else rung.rung,
+                   "overdue_days": overdue_days}
+        people = reminders.recipients_for(conn, settings, roles, rung.assignee,
+                                          rung.candidate_groups)
+        self._queue_to(conn, people, by_email, payload, rung.case_id, rung.task_id, rung.rung)
+
+    def _queue_to(self, conn: Connection, people: list[str], by_email: set[str],
+                  payload: dict[str, Any], case_id: int, task_id: str, rung: str) -> None:
+        for recipient in people:
+            for channel in self.profile.reminders.channels:
+                if channel == "email" and recipient not in by_email:
+                    continue
+                outbox.enqueue(conn, now=self.now(), kind="reminder", recipient=recipient,
+                               channel=channel, case_id=case_id, task_id=task_id, rung=rung,
+                               key=f"reminder:{task_id}:{rung}:{recipient}:{channel}",
+                               payload=payload)
+
+    # -- manual 催办 -----------------------------------------------------------------------
+    def may_supervise(self, conn: Connection, user: str, groups: tuple[str, ...]) -> bool:
+        """The data authority oversees every department; a supervisor their own groups."""
+        if self.profile.reminders.data_authority_group in groups_of(conn, user):
+            return True
+        return user in reminders.supervisors_of(conn, groups)
+
+    def urge_task(self, task_id: str, user: str, note: str) -> None:
+        """A supervisor or the data authority reminds the people on a task, with a note."""
+        note = (note or "").strip()
+        if not note:
+            raise NotAllowed("a reminder needs a note")
+        now, settings = self.now(), self.profile.reminders
+        with self.db.write() as conn:
+            task = self._open_task(conn, task_id)
+            if not self.may_supervise(conn, user, task.candidate_groups):
+                raise NotAllowed(f"{user} does not supervise task {task_id}")
+            last, count = reminders.last_manual(conn, task_id)
+            if last is not None and now - last < settings.manual_interval:
+                raise ReminderTooSoon(
+                    f"task {task_id} was reminded at {local(last)}; try again after "
+                    f"{local(last + settings.manual_interval)}")
+            rung = f"manual_{count + 1}"
+            conn.execute(insert(reminder_rows).values(
+                task_id=task_id, case_id=task.case_id, rung=rung, fire_at=now,
+                provisional=False, state="sent", sent_at=now, sent_by=user, note=note[:2000]))
+            row = conn.execute(select(human_tasks.c.title, human_tasks.c.due_at)
+                               .where(human_tasks.c.id == task_id)).one()
+            payload = {"case_number": case_number(task.case_id), "task_title": row.title,
+                       "due": local(row.due_at), "rung": "manual", "note": note, "by": user}
+            people = reminders.recipients_for(conn, settings, ("assignee_or_candidates",),
+                                              task.assignee, task.candidate_groups)
+            self._queue_to(conn, people, reminders.emailable(conn), payload, task.case_id,
+                           task_id, rung)
+            self._append_event(conn, task.case_id, PendingEvent(
+                now, user, "task_urged", task_id, task.element_id, details={"note": note}))
+
+    # -- the outbox, for administrators ----------------------------------------------------
+    def outbox_messages(self, status: str | None = None, *, limit: int = 200,
+                        case_id: int | None = None) -> list[outbox.OutboxMessage]:
+        with self.db.read() as conn:
+            return outbox.listing(conn, status, limit, case_id)
+
+    def resend_message(self, message_id: int) -> outbox.OutboxMessage:
+        with self.db.write() as conn:
+            return outbox.resend(conn, message_id, self.now())
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.db.read() as conn:
+            return outbox.counts(conn)
+
+    # -- the bell -------------------------------------------------------------------------
+    def unread_count(self, user: str) -> int:
+        with self.db.read() as conn:
+            return conn.execute(select(func.count()).select_from(notifications).where(
+                notifications.c.username == user, notifications.c.read_at.is_(None))).scalar_one()
+
+    def notifications_of(self, user: str, limit: int = 30) -> list[Any]:
+        with self.db.read() as conn:
+            return list(conn.execute(select(notifications).where(
+                notifications.c.username == user).order_by(notifications.c.id.desc())
+                .limit(limit)))
+
+    def mark_read(self, user: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(update(notifications).where(
+                notifications.c.username == user, notifications.c.read_at.is_(None))
+                .values(read_at=self.now()))
+
+    # -- directory: supervisors and contacts ------------------------------------------------
+    def set_supervisor(self, group: str, user: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(group_supervisors.delete().where(
+                group_supervisors.c.group_name == group, group_supervisors.c.username == user))
+            conn.execute(insert(group_supervisors).values(group_name=group, username=user))
+
+    def set_contact(self, user: str, email: str | None, language: str = "zh") -> None:
+        with self.db.write() as conn:
+            conn.execute(contacts.delete().where(contacts.c.username == user))
+            conn.execute(insert(contacts).values(username=user, email=email or None,
+                                                 language=language))
+
