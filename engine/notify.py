@@ -125,23 +125,29 @@ class NotifyUseCases:
 
     # -- the reminder sweep ---------------------------------------------------------------
     def send_due_reminders(self, now: dt.datetime | None = None, *,
-                           limit: int = 2000) -> dict[str, int]:
+                           limit: int = 1000) -> dict[str, int]:
         """Fire every rung whose time has come, each once, in one transaction per sweep."""
         now = now or self.now()
         settings = self.profile.reminders
-        sent = 0
         with self.db.write() as conn:
             due = reminders.due_rungs(conn, now, limit)
-            by_email = reminders.emailable(conn) if due and "email" in settings.channels else set()
+            taken = reminders.take(conn, [r.id for r in due], now)
+            if not taken:
+                return {"sent": 0}
+            by_email = reminders.emailable(conn) if "email" in settings.channels else set()
+            supervisors = reminders.all_supervisors(conn)
+            messages: list[dict[str, Any]] = []
+            next_rungs: list[dict[str, Any]] = []
             for rung in due:
-                if not reminders.take(conn, rung.id, now):
-                    continue
-                sent += 1
-                self._queue_rung(conn, rung, now, by_email)
-        return {"sent": sent}
+                if rung.id in taken:
+                    messages += self._rung_messages(rung, supervisors, by_email, next_rungs)
+            reminders.schedule(conn, next_rungs)
+            outbox.enqueue_many(conn, messages, self.now())
+        return {"sent": len(taken)}
 
-    def _queue_rung(self, conn: Connection, rung: reminders.DueRung, now: dt.datetime,
-                    by_email: set[str]) -> None:
+    def _rung_messages(self, rung: reminders.DueRung, supervisors: dict[str, set[str]],
+                       by_email: set[str], next_rungs: list[dict[str, Any]]
+                       ) -> list[dict[str, Any]]:
         settings = self.profile.reminders
         name, _, step = rung.rung.partition("_")
         spec = next((r for r in settings.ladder_for(rung.process_id, rung.element_id)
@@ -151,27 +157,24 @@ class NotifyUseCases:
         if spec is not None and spec.repeat:  # the next rung of an open-ended ladder
             at, guessed = reminders.fire_time(self.calendar, settings, rung.due_at,
                                               overdue_days + 1)
-            reminders.schedule(conn, [{"task_id": rung.task_id, "case_id": rung.case_id,
-                                       "rung": f"{spec.name}_{overdue_days + 1}",
-                                       "fire_at": at, "provisional": guessed,
-                                       "state": "pending"}])
+            next_rungs.append({"task_id": rung.task_id, "case_id": rung.case_id,
+                               "rung": f"{spec.name}_{overdue_days + 1}", "fire_at": at,
+                               "provisional": guessed, "state": "pending"})
         payload = {"case_number": case_number(rung.case_id), "task_title": rung.title,
                    "due": local(rung.due_at), "rung": "overdue" if overdue_days else rung.rung,
                    "overdue_days": overdue_days}
-        people = reminders.recipients_for(conn, settings, roles, rung.assignee,
+        people = reminders.recipients_for(supervisors, settings, roles, rung.assignee,
                                           rung.candidate_groups)
-        self._queue_to(conn, people, by_email, payload, rung.case_id, rung.task_id, rung.rung)
+        return self._messages_to(people, by_email, payload, rung.case_id, rung.task_id,
+                                 rung.rung)
 
-    def _queue_to(self, conn: Connection, people: list[str], by_email: set[str],
-                  payload: dict[str, Any], case_id: int, task_id: str, rung: str) -> None:
-        for recipient in people:
-            for channel in self.profile.reminders.channels:
-                if channel == "email" and recipient not in by_email:
-                    continue
-                outbox.enqueue(conn, now=self.now(), kind="reminder", recipient=recipient,
-                               channel=channel, case_id=case_id, task_id=task_id, rung=rung,
-                               key=f"reminder:{task_id}:{rung}:{recipient}:{channel}",
-                               payload=payload)
+    def _messages_to(self, people: list[str], by_email: set[str], payload: dict[str, Any],
+                     case_id: int, task_id: str, rung: str) -> list[dict[str, Any]]:
+        return [{"kind": "reminder", "recipient": recipient, "channel": channel,
+                 "case_id": case_id, "task_id": task_id, "rung": rung, "payload": payload,
+                 "key": f"reminder:{task_id}:{rung}:{recipient}:{channel}"}
+                for recipient in people for channel in self.profile.reminders.channels
+                if channel != "email" or recipient in by_email]
 
     # -- manual 催办 -----------------------------------------------------------------------
     def may_supervise(self, conn: Connection, user: str, groups: tuple[str, ...]) -> bool:
@@ -203,10 +206,10 @@ class NotifyUseCases:
                                .where(human_tasks.c.id == task_id)).one()
             payload = {"case_number": case_number(task.case_id), "task_title": row.title,
                        "due": local(row.due_at), "rung": "manual", "note": note, "by": user}
-            people = reminders.recipients_for(conn, settings, ("assignee_or_candidates",),
+            people = reminders.recipients_for({}, settings, ("assignee_or_candidates",),
                                               task.assignee, task.candidate_groups)
-            self._queue_to(conn, people, reminders.emailable(conn), payload, task.case_id,
-                           task_id, rung)
+            outbox.enqueue_many(conn, self._messages_to(
+                people, reminders.emailable(conn), payload, task.case_id, task_id, rung), now)
             self._append_event(conn, task.case_id, PendingEvent(
                 now, user, "task_urged", task_id, task.element_id, details={"note": note}))
 

@@ -74,6 +74,27 @@ def enqueue(conn: Connection, *, now: dt.datetime, kind: str, recipient: str, ch
     return True
 
 
+def enqueue_many(conn: Connection, messages: list[dict[str, Any]], now: dt.datetime) -> int:
+    """Write many messages (each with a `key`) in one statement; skip keys already queued."""
+    keys = [m["key"] for m in messages]
+    have: set[str] = set()
+    for start in range(0, len(keys), 500):
+        have |= set(conn.execute(select(outbox.c.idempotency_key).where(
+            outbox.c.idempotency_key.in_(keys[start:start + 500]))).scalars())
+    rows, seen = [], set()
+    for m in messages:
+        if m["key"] in have or m["key"] in seen:
+            continue
+        seen.add(m["key"])
+        rows.append({"created_at": now, "case_id": m.get("case_id"), "task_id": m.get("task_id"),
+                     "kind": m["kind"], "recipient": m["recipient"], "channel": m["channel"],
+                     "payload": m["payload"], "rung": m.get("rung"), "idempotency_key": m["key"],
+                     "status": "pending", "attempts": 0, "next_attempt_at": now, "duplicates": 0})
+    if rows:
+        conn.execute(insert(outbox), rows)
+    return len(rows)
+
+
 def _message(row: Any, in_doubt: bool = False) -> OutboxMessage:
     return OutboxMessage(
         id=row.id, created_at=row.created_at, case_id=row.case_id, task_id=row.task_id,

@@ -199,24 +199,37 @@ def due_rungs(conn: Connection, now: dt.datetime, limit: int) -> list[DueRung]:
             for r in rows]
 
 
-def take(conn: Connection, rung_id: int, now: dt.datetime) -> bool:
-    """Mark a rung sent; False when another sweep took it first."""
-    return conn.execute(update(reminders).where(
-        reminders.c.id == rung_id, reminders.c.state == "pending")
-        .values(state="sent", sent_at=now, sent_by="system")).rowcount == 1
+def take(conn: Connection, rung_ids: list[int], now: dt.datetime) -> set[int]:
+    """Mark rungs sent; returns those this sweep took (another may have taken some first)."""
+    if not rung_ids:
+        return set()
+    return set(conn.execute(update(reminders).where(
+        reminders.c.id.in_(rung_ids), reminders.c.state == "pending")
+        .values(state="sent", sent_at=now, sent_by="system")
+        .returning(reminders.c.id)).scalars())
 
 
-def recipients_for(conn: Connection, settings: ReminderSettings, roles: tuple[str, ...],
-                   assignee: str | None, groups: tuple[str, ...]) -> list[str]:
+def recipients_for(supervisors: dict[str, set[str]], settings: ReminderSettings,
+                   roles: tuple[str, ...], assignee: str | None,
+                   groups: tuple[str, ...]) -> list[str]:
+    """Who a rung tells; `supervisors` maps a group to its supervisors (`all_supervisors`)."""
     found: list[str] = []
     for role in roles:
         if role == "assignee_or_candidates":
             found += [f"user:{assignee}"] if assignee else [f"group:{g}" for g in groups]
         elif role == "supervisor":
-            found += [f"user:{u}" for u in supervisors_of(conn, groups)]
+            found += [f"user:{u}" for g in groups for u in sorted(supervisors.get(g, ()))]
         elif role == "data_authority":
             found.append(f"group:{settings.data_authority_group}")
     return list(dict.fromkeys(found))
+
+
+def all_supervisors(conn: Connection) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for group, user in conn.execute(select(group_supervisors.c.group_name,
+                                           group_supervisors.c.username)):
+        found.setdefault(group, set()).add(user)
+    return found
 
 
 def supervisors_of(conn: Connection, groups: tuple[str, ...] | list[str]) -> list[str]:

@@ -355,3 +355,12 @@ def bench_inbox(args: tuple[str, ...]) -> None:
     from bench.inbox import main as run
 
     sys.exit(run(list(args)))
+
+
+@bench.command("reminders", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_reminders(args: tuple[str, ...]) -> None:
+    """Reminder sweep time with 100k open tasks."""
+    from bench.reminders import main as run
+
+    sys.exit(run(list(args)))

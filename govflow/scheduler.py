@@ -44,7 +44,14 @@ def _check_calendar(gf: Govflow) -> Any:
 
 
 def _send_reminders(gf: Govflow) -> Any:
-    return gf.send_due_reminders()
+    """Sweep in batches until nothing is due (09:00 brings a whole day's rungs at once)."""
+    total = 0
+    for _ in range(50):
+        sent = gf.send_due_reminders()["sent"]
+        total += sent
+        if sent == 0:
+            break
+    return {"sent": total}
 
 
 def _dispatch_outbox(gf: Govflow) -> Any:
