@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 
-from . import outbox, reminders
-from .access import case_number
+from . import outbox, reminders, supervision
+from .access import case_number, load_viewer
 from .audit import PendingEvent
 from .clock import SHANGHAI
 from .directory import groups_of
 from .errors import NotAllowed, ReminderTooSoon
 from .schema import contacts, group_supervisors, human_tasks, notifications
 from .schema import reminders as reminder_rows
+from .sla import SlaClock
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -244,6 +245,21 @@ class NotifyUseCases:
             conn.execute(update(notifications).where(
                 notifications.c.username == user, notifications.c.read_at.is_(None))
                 .values(read_at=self.now()))
+
+    # -- supervision ------------------------------------------------------------------------
+    def timeliness(self, user: str, period: str | None = None) -> supervision.Timeliness:
+        """Timeliness of the work `user` supervises in a month, quarter or year."""
+        now = self.now()
+        found = supervision.Period.parse(period, now.astimezone(SHANGHAI).date())
+        with self.db.read() as conn:
+            return supervision.timeliness(conn, load_viewer(conn, user), self.calendar, found,
+                                          now, SlaClock(self.calendar, now).due_soon_until())
+
+    def timeliness_by_month(self, user: str, year: int) -> list[tuple[str, supervision.Row]]:
+        now = self.now()
+        with self.db.read() as conn:
+            return supervision.monthly(conn, load_viewer(conn, user), self.calendar, year, now,
+                                       SlaClock(self.calendar, now).due_soon_until())
 
     # -- directory: supervisors and contacts ------------------------------------------------
     def set_supervisor(self, group: str, user: str) -> None:

@@ -18,7 +18,21 @@ from engine.db import default_url
 from engine.desk import Desk
 from engine.services import Govflow
 
-from . import account, api, assets, auth, cases, errors, i18n, inbox, portal, security, tasks
+from . import (
+    account,
+    api,
+    assets,
+    auth,
+    cases,
+    errors,
+    i18n,
+    inbox,
+    notifications,
+    portal,
+    security,
+    supervision,
+    tasks,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -61,7 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, portal.bp, account.bp, assets.bp,
-                      api.bp):
+                      api.bp, notifications.bp, supervision.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="home", view_func=portal.home)
     return app
