@@ -80,7 +80,8 @@ def run(path: Path, limit: int) -> dict[str, float]:
     return {"open_tasks": open_tasks, "idle_sweep_ms_median": statistics.median(idle),
             "rungs_fired": fired, "sweeps": len(busy), "outbox_rows": messages,
             "sweep_ms_median": statistics.median(busy) if busy else 0.0,
-            "sweep_ms_max": max(busy) if busy else 0.0, "limit": limit}
+            "sweep_ms_max": max(busy) if busy else 0.0, "limit": limit,
+            "sweeps_ms": [round(b) for b in busy]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ the transaction of the change that causes them; `notifications/` delivers them.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
@@ -52,6 +53,13 @@ def party_recipient(data: dict[str, Any]) -> tuple[str, str] | None:
     if data.get("requester_dept"):
         return f"group:{data['requester_dept']}", "in_app"
     return None
+
+
+@dataclass(frozen=True)
+class CaseNotices:
+    rungs: tuple[Any, ...]
+    messages: tuple[outbox.OutboxMessage, ...]
+    may_urge: frozenset[str]  # open tasks the user may remind by hand
 
 
 class NotifyUseCases:
@@ -245,6 +253,18 @@ class NotifyUseCases:
             conn.execute(update(notifications).where(
                 notifications.c.username == user, notifications.c.read_at.is_(None))
                 .values(read_at=self.now()))
+
+    # -- what a case page shows -------------------------------------------------------------
+    def case_notices(self, user: str, case_id: int) -> CaseNotices:
+        """The case's reminder rungs and messages, and whether `user` may remind by hand."""
+        with self.db.read() as conn:
+            rungs = tuple(reminders.pending_for_case(conn, case_id))
+            groups = conn.execute(select(human_tasks.c.id, human_tasks.c.candidate_groups).where(
+                human_tasks.c.case_id == case_id, human_tasks.c.state == "open")).all()
+            may = {r.id for r in groups
+                   if self.may_supervise(conn, user, tuple(r.candidate_groups or ()))}
+            messages = tuple(outbox.listing(conn, case_id=case_id, limit=100))
+        return CaseNotices(rungs, messages, frozenset(may))
 
     # -- supervision ------------------------------------------------------------------------
     def timeliness(self, user: str, period: str | None = None) -> supervision.Timeliness:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from engine.supervision import CSV_HEADER, csv_rows
 
 from .auth import desk, login_required
+from .i18n import process_name
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
@@ -22,7 +23,8 @@ def _may() -> dict[str, Any]:
 
 
 def _names() -> dict[str, str]:
-    return {**desk().group_titles(), **{p.process_id: p.name for p in desk().processes()}}
+    return {**desk().group_titles(),
+            **{p.process_id: process_name(p.name) for p in desk().processes()}}
 
 
 def _report(period: str | None) -> Any:
