@@ -81,7 +81,7 @@ def _sources(viewer: Viewer, view: str) -> list[tuple[Select[Any], Any]]:
                         (human_tasks.c.due_at, human_tasks.c.created_at, human_tasks.c.id)))
         return sources
     if view == "overdue":  # the groups a user supervises, claimed or not
-        for group in sorted(viewer.supervises - viewer.groups):
+        for group in sorted(viewer.supervises):
             sources.append((
                 select(human_tasks).select_from(task_candidates)
                 .join(human_tasks, human_tasks.c.id == task_candidates.c.task_id)

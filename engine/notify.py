@@ -6,7 +6,10 @@ the transaction of the change that causes them; `notifications/` delivers them.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +21,7 @@ from .audit import PendingEvent
 from .clock import SHANGHAI
 from .directory import groups_of
 from .errors import NotAllowed, ReminderTooSoon
-from .schema import contacts, group_supervisors, human_tasks, notifications
+from .schema import contacts, group_supervisors, groups, human_tasks, notifications
 from .schema import reminders as reminder_rows
 from .sla import SlaClock
 
@@ -41,6 +44,35 @@ OUTCOME_WORDS = {
 
 def local(moment: dt.datetime | None) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+# Notices a model asked for during the current step (the `notify_party` script helper);
+# the step writes them to the outbox in its own transaction.
+_requested: contextvars.ContextVar[list[tuple[str, tuple[str, str]]]] = contextvars.ContextVar(
+    "govflow_party_notices")
+
+
+@contextlib.contextmanager
+def collecting_notices() -> Iterator[list[tuple[str, tuple[str, str]]]]:
+    log: list[tuple[str, tuple[str, str]]] = []
+    token = _requested.set(log)
+    try:
+        yield log
+    finally:
+        _requested.reset(token)
+
+
+def notify_party(kind: str, contact: str | None = None, dept: str | None = None) -> bool:
+    """`objector_notified = notify_party("outcome", contact)` in a model: queue a notice to
+    the party and return True, or False when the party left no way to reach them."""
+    if kind not in ("receipt", "outcome", "transfer", "extension"):
+        raise ValueError(f"notify_party: unknown notice {kind!r}")
+    party = party_recipient({"contact": contact, "requester_dept": dept})
+    log = _requested.get(None)
+    if party is None or log is None:
+        return False
+    log.append((kind, party))
+    return True
 
 
 def party_recipient(data: dict[str, Any]) -> tuple[str, str] | None:
@@ -75,7 +107,7 @@ class NotifyUseCases:
 
     # -- what a step queues -------------------------------------------------------------
     def _notify_step(self, conn: Connection, case: LoadedCase, closed: set[str],
-                     started: bool) -> None:
+                     started: bool, requested: list[tuple[str, tuple[str, str]]]) -> None:
         """Rungs for new tasks, cancelled rungs for closed ones, notices to people."""
         now, settings = self.now(), self.profile.reminders
         number = case_number(case.id)
@@ -94,22 +126,28 @@ class NotifyUseCases:
                                    "case_number": number, "task_title": task.title,
                                    "due": local(task.due_at)})
         reminders.schedule(conn, rows)
-        party = party_recipient(case.data)
-        if party is None:
-            return
+        data = case.data
         base = {"case_number": number, "process_name": case.deployed.name or
                 case.deployed.process_id, "received": local(case.started_at)}
+        words = OUTCOME_WORDS.get(str(data.get("outcome")), (str(data.get("outcome") or
+                                                                "办结"),) * 2)
+        payloads = {
+            "receipt": base,
+            "outcome": {**base, "outcome": data.get("outcome"), "outcome_text": words[0],
+                        "outcome_text_en": words[1], "basis": data.get("legal_basis") or "",
+                        "reasons": data.get("decision_reason") or data.get("reason") or ""},
+            "transfer": {**base, "to": self._group_title(conn, data.get("transferred_to"))},
+            "extension": {**base, "reasons": data.get("extension_reason") or ""},
+        }
+        for kind, party in requested:
+            self._notify_party(conn, case.id, f"party_{kind}", party, payloads[kind])
+        party = party_recipient(data)
+        if party is None:
+            return
         if started:
             self._notify_party(conn, case.id, "party_receipt", party, base)
         if case.status == "completed":
-            data = case.data
-            words = OUTCOME_WORDS.get(str(data.get("outcome")), (str(data.get("outcome") or
-                                                                    "办结"),) * 2)
-            self._notify_party(conn, case.id, "party_outcome", party, {
-                **base, "outcome": data.get("outcome"), "outcome_text": words[0],
-                "outcome_text_en": words[1],
-                "reasons": data.get("decision_reason") or data.get("reason") or "",
-                "basis": data.get("legal_basis") or ""})
+            self._notify_party(conn, case.id, "party_outcome", party, payloads["outcome"])
 
     def _notify_party(self, conn: Connection, case_id: int, kind: str,
                       party: tuple[str, str], payload: dict[str, Any]) -> None:
@@ -117,6 +155,11 @@ class NotifyUseCases:
         outbox.enqueue(conn, now=self.now(), kind=kind, recipient=recipient, channel=channel,
                        case_id=case_id, key=f"{kind}:{case_id}:{recipient}",
                        payload={**payload, "language": "zh"})
+
+    @staticmethod
+    def _group_title(conn: Connection, name: Any) -> str:
+        title = conn.execute(select(groups.c.title).where(groups.c.name == str(name))).scalar()
+        return title or str(name or "")
 
     def _task_handed_to(self, conn: Connection, task_id: str, user: str, by: str) -> None:
         """A task given to one person (transfer): tell them in the bell."""

@@ -38,7 +38,7 @@ from .errors import (
 from .forms import FormLibrary
 from .inbox import InboxQuery
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
-from .notify import NotifyUseCases
+from .notify import NotifyUseCases, collecting_notices, notify_party
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
 from .rules import cite
@@ -92,7 +92,8 @@ class Govflow(CalendarUseCases, NotifyUseCases):
         self.definitions = Definitions()
         self.store = CaseStore(StateCodec(verify=verify_state))
         self.script_engine = make_script_engine(
-            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits)},
+            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits),
+             "notify_party": notify_party},
             time_limit=script_time_limit)
         self._calendar: WorkCalendar | None = None
         self._calendar_loaded = 0.0
@@ -304,7 +305,8 @@ class Govflow(CalendarUseCases, NotifyUseCases):
                     rule, details={"authority": cite(rule), "decision": {
                         k: task.data[k] for k in DECISION_KEYS if k in task.data}}))
 
-        with running_on(clock or self.clock), collecting_deadlines() as deadlines:
+        with (running_on(clock or self.clock), collecting_deadlines() as deadlines,
+              collecting_notices() as notices):
             try:
                 move(workflow)
                 workflow.do_engine_steps(did_complete_task=record_decision)
@@ -324,7 +326,7 @@ class Govflow(CalendarUseCases, NotifyUseCases):
             was_open, started = set(case.open_tasks), case.revision == 0
             self.store.save(conn, case, self.now(), deadlines)
             self._warn_provisional(conn, case, deadlines.values())
-            self._notify_step(conn, case, was_open - case.open_tasks, started)
+            self._notify_step(conn, case, was_open - case.open_tasks, started, notices)
 
     def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:
         fresh = []
