@@ -207,10 +207,17 @@ class NotifyUseCases:
         roles = spec.to if spec else ("assignee_or_candidates",)
         overdue_days = int(step) if spec and spec.repeat and step.isdigit() else 0
         if spec is not None and spec.repeat:  # the next rung of an open-ended ladder
-            at, guessed = reminders.fire_time(self.calendar, settings, rung.due_at,
-                                              overdue_days + 1)
+            # After a pause (scheduler down) rungs already past are not sent one by one:
+            # the next is the first still ahead, and this one says how late it is now.
+            following = overdue_days + 1
+            at, guessed = reminders.fire_time(self.calendar, settings, rung.due_at, following)
+            while at <= self.now() and following < overdue_days + 400:
+                following += 1
+                at, guessed = reminders.fire_time(self.calendar, settings, rung.due_at,
+                                                  following)
+            overdue_days = following - 1
             next_rungs.append({"task_id": rung.task_id, "case_id": rung.case_id,
-                               "rung": f"{spec.name}_{overdue_days + 1}", "fire_at": at,
+                               "rung": f"{spec.name}_{following}", "fire_at": at,
                                "provisional": guessed, "state": "pending"})
         payload = {"case_number": case_number(rung.case_id), "task_title": rung.title,
                    "due": local(rung.due_at), "rung": "overdue" if overdue_days else rung.rung,

@@ -123,3 +123,17 @@ def test_a_supervisor_reminds_by_hand_with_a_note_once_a_day(gf: Govflow, clock)
             if m.kind == "reminder" and m.channel == "in_app"] == [
         ("manual_2", "group:dept_civil", "数据主管部门督办"),
         ("manual_1", "group:dept_civil", "请今天内办结")]
+
+
+def test_after_a_pause_the_late_rungs_are_not_sent_one_by_one(gf: Govflow, clock) -> None:
+    clock.set(at(2026, 9, 23, 10, 0))
+    case = gf.start_case("complaint", COMPLAINT)
+    task = open_task(case, "UserTask_handle_complaint")
+    clock.set(at(2026, 10, 14))  # the scheduler was down since before the deadline
+    for _ in range(5):
+        gf.send_due_reminders()
+    sent = [m for m in gf.outbox_messages() if m.kind == "reminder" and m.channel == "in_app"]
+    assert sorted(m.rung for m in sent) == ["due", "due_soon", "overdue_1"]
+    late = next(m for m in sent if m.rung == "overdue_1")
+    assert late.payload["overdue_days"] == 5  # 9, 10 (make-up), 12, 13, 14 October
+    assert rungs(gf, task.id)["overdue_6"] == ("pending", at(2026, 10, 15, 9, 0))
