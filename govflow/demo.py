@@ -47,7 +47,8 @@ USERS: list[tuple[str, str, list[str], str]] = [
 # group -> its supervisor; the data authority (dora) oversees every department
 SUPERVISORS = {"dept_health": "hank", "dept_civil": "mona"}
 # demo e-mail addresses: with no GOVFLOW_SMTP_URL the mail goes to instance/notify.log
-EMAILS = {"alice": ("alice@health.example.gov.cn", "zh"), "hank": ("hank@health.example.gov.cn", "zh")}
+EMAILS = {"alice": ("alice@health.example.gov.cn", "zh"),
+          "hank": ("hank@health.example.gov.cn", "zh")}
 
 DEMO_CASES: list[tuple[str, str | None, dict[str, Any]]] = [
     ("share_request", "carl", {
