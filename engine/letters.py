@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from .notify import OUTCOME_WORDS
+from .notify import outcome_words
 from .rules import cite
 
 REFUSALS = ("refused", "not_opened", "not_corrected")
@@ -44,7 +44,7 @@ def letter(kind: str, *, number: str, process_id: str, process_name: str,
     if kind not in ("receipt", "decision"):
         raise ValueError(f"letter kind must be receipt or decision, not {kind!r}")
     outcome = data.get("outcome")
-    words = OUTCOME_WORDS.get(str(outcome)) if outcome else None
+    words = outcome_words(data) if outcome else None
     refused_share = process_id.startswith("share") and outcome == "refused"
     if kind == "receipt":
         titles = ("受理回执", "Receipt")

@@ -42,6 +42,14 @@ OUTCOME_WORDS = {
 }
 
 
+def outcome_words(data: dict[str, Any]) -> tuple[str, str]:
+    """The outcome in plain words (zh, en); an approval by silence says so."""
+    if data.get("decision") == "deemed_approved":
+        return OUTCOME_WORDS["deemed_approved"]
+    outcome = str(data.get("outcome") or "")
+    return OUTCOME_WORDS.get(outcome, (outcome or "办结", outcome or "closed"))
+
+
 def local(moment: dt.datetime | None) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -129,8 +137,7 @@ class NotifyUseCases:
         data = case.data
         base = {"case_number": number, "process_name": case.deployed.name or
                 case.deployed.process_id, "received": local(case.started_at)}
-        words = OUTCOME_WORDS.get(str(data.get("outcome")), (str(data.get("outcome") or
-                                                                "办结"),) * 2)
+        words = outcome_words(data)
         payloads = {
             "receipt": base,
             "outcome": {**base, "outcome": data.get("outcome"), "outcome_text": words[0],

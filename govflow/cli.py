@@ -238,8 +238,7 @@ def tick(gf: Govflow) -> Any:
 
 
 @command(main)
-@click.option("--status", type=click.Choice(["pending", "sending", "sent", "dead"]),
-              help="Only messages in this state.")
+@click.option("--status", help="Only messages in this state: pending, sending, sent or dead.")
 @click.option("--case", "case_id", type=int, help="Only messages about this case.")
 @click.option("--resend", type=int, metavar="ID", help="Queue a dead or sent message again.")
 @click.option("--limit", type=int, default=200, show_default=True)

@@ -53,3 +53,13 @@ def test_a_party_who_left_no_address_is_not_marked_notified(gf) -> None:
     assert party_messages(gf, reachable.id) == [
         ("party_outcome", "email", "email:lisi@example.com"),
         ("party_receipt", "email", "email:lisi@example.com")]
+
+
+def test_the_objector_is_told_of_a_transfer_to_the_responsible_department(gf) -> None:
+    case = gf.start_case("objection", OBJECTION)
+    case = complete(gf, case, "UserTask_mark_objection", "dora", {"objection_marked": True})
+    case = complete(gf, case, "UserTask_handle_objection", "dora",
+                    {"handling": "transfer", "responsible_dept": "dept_civil"})
+    assert case.data["objector_told_of_transfer"] is True
+    [transfer] = [m for m in gf.outbox_messages(case_id=case.id) if m.kind == "party_transfer"]
+    assert (transfer.recipient, transfer.payload["to"]) == ("phone:13800000000", "民政厅")
