@@ -34,13 +34,33 @@ class Mailbox:
 
 
 class SmtpServer:
-    def __init__(self, port: int | None = None) -> None:
+    """aiosmtpd on loopback; with `login` it requires AUTH with that user and password."""
+
+    def __init__(self, port: int | None = None, login: tuple[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.mailbox = Mailbox()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.login = login
+        self.logins: list[str] = []
+        options: dict[str, Any] = {}
+        if login:
+            options = {"authenticator": self._authenticate, "auth_required": True,
+                       "auth_require_tls": False}
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
+                                     **options)
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                      data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        ok = isinstance(data, LoginPassword) and self.login == (
+            data.login.decode(), data.password.decode())
+        if ok:
+            self.logins.append(data.login.decode())
+        return AuthResult(success=ok)
 
     @property
     def url(self) -> str:
+        if self.login:
+            return f"smtp://{self.login[0]}:{self.login[1]}@127.0.0.1:{self.port}"
         return f"smtp://127.0.0.1:{self.port}"
 
     def __enter__(self) -> SmtpServer:

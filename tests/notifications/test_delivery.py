@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from engine import outbox
@@ -58,6 +59,15 @@ def test_a_reminder_reaches_the_mailbox_in_the_recipients_language(gf: Govflow, 
     assert any(s.startswith("Reminder:") for s in subjects)
     assert any(s.startswith("催办：") for s in subjects)
     assert gf.unread_count("alice") == 2  # task assigned, then the reminder
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_smtp_url_logs_in_with_its_user_and_password(gf: Govflow) -> None:
+    gf.set_contact("alice", "alice@example.org")
+    queue(gf, "user:alice", "email")
+    with SmtpServer(login=("govflow", "s3cret")) as smtp:
+        assert email_dispatcher(gf, smtp.url).dispatch().sent == 1
+    assert smtp.logins == ["govflow"] and len(smtp.mailbox.messages) == 1
 
 
 def test_smtp_down_retries_with_backoff_then_dead_letters_and_resend_delivers(
