@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import gettext as _
 
+from engine.clock import SHANGHAI
 from engine.supervision import CSV_HEADER, csv_rows
 
 from .auth import desk, login_required
@@ -40,7 +41,10 @@ def _report(period: str | None) -> Any:
 @login_required
 def index() -> Any:
     report = _report(request.args.get("period"))
-    return render_template("supervision/index.html", report=report, names=_names())
+    today = desk().gf.now().astimezone(SHANGHAI).date()
+    quick = (f"{today:%Y-%m}", f"{today.year}-Q{(today.month - 1) // 3 + 1}", f"{today.year}")
+    return render_template("supervision/index.html", report=report, names=_names(),
+                           quick=quick)
 
 
 @bp.route("/timeliness.csv")
