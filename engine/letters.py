@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from .notify import outcome_words
+from .notices import outcome_words
 from .rules import cite
 
 REFUSALS = ("refused", "not_opened", "not_corrected")

@@ -38,7 +38,8 @@ from .errors import (
 from .forms import FormLibrary
 from .inbox import InboxQuery
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
-from .notify import NotifyUseCases, collecting_notices, notify_party
+from .notices import collecting_notices, notify_party
+from .notify import NotifyUseCases
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
 from .rules import cite
