@@ -137,3 +137,35 @@ def test_after_a_pause_the_late_rungs_are_not_sent_one_by_one(gf: Govflow, clock
     late = next(m for m in sent if m.rung == "overdue_1")
     assert late.payload["overdue_days"] == 5  # 9, 10 (make-up), 12, 13, 14 October
     assert rungs(gf, task.id)["overdue_6"] == ("pending", at(2026, 10, 15, 9, 0))
+
+
+def test_the_profile_sets_the_ladder_per_process_and_task_and_defaults_when_absent() -> None:
+    from engine.profile import JurisdictionProfile
+    from engine.reminders import DEFAULT_LADDER
+
+    assert JurisdictionProfile.from_dict({}).reminders.ladder == DEFAULT_LADDER
+    settings = JurisdictionProfile.from_dict({"reminders": {
+        "ladder": [{"rung": "due", "day": 0, "to": ["assignee_or_candidates"]}],
+        "process": {"objection": {"ladder": [
+            {"rung": "due_soon", "day": -2, "to": ["supervisor"]}]}},
+        "task": {"complaint.UserTask_handle_complaint": {"ladder": []}},
+        "manual_interval_hours": 4}}).reminders
+    assert [r.name for r in settings.ladder_for("share_request", "X")] == ["due"]
+    assert [(r.name, r.day, r.to) for r in settings.ladder_for("objection", "X")] == [
+        ("due_soon", -2, ("supervisor",))]
+    assert settings.ladder_for("complaint", "UserTask_handle_complaint") == ()
+    assert settings.manual_interval == dt.timedelta(hours=4)
+    with pytest.raises(Exception, match="reminders"):
+        JurisdictionProfile.from_dict({"reminders": {"ladder": [{"rung": "x", "to": ["boss"]}]}})
+
+
+def test_a_deemed_approval_tells_the_requesting_department(gf: Govflow, clock) -> None:
+    case = gf.start_case("share_request", {"share_class": "conditional",
+                                           "provider_dept": "dept_health",
+                                           "requester_dept": "dept_civil"})
+    clock.set(at(2026, 12, 5))
+    gf.fire_due_timers()
+    assert gf.get_case(case.id).data["decision"] == "deemed_approved"
+    [notice] = [m for m in gf.outbox_messages(case_id=case.id) if m.kind == "party_outcome"]
+    assert notice.recipient == "group:dept_civil" and notice.channel == "in_app"
+    assert notice.payload["outcome_text"] == "逾期未答复，视为同意"
