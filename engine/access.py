@@ -18,9 +18,11 @@ from sqlalchemy import ColumnElement, Connection, exists, false, or_, select, tr
 from . import directory
 from .errors import CaseNotFound, TaskNotFound
 from .models import TaskView
-from .schema import cases, human_tasks, task_candidates
+from .schema import cases, group_supervisors, human_tasks, task_candidates
 
 ADMIN_GROUP = "administrators"
+# The data authority oversees every department's work (supervision, overdue, 催办).
+OVERSIGHT_GROUP = "data_authority"
 CASE_PREFIX = "GF"
 
 
@@ -31,14 +33,31 @@ class Viewer:
     username: str
     groups: frozenset[str]
     display_name: str = ""
+    supervises: frozenset[str] = frozenset()  # groups whose work this user supervises
 
     @property
     def is_admin(self) -> bool:
         return ADMIN_GROUP in self.groups
 
+    @property
+    def oversees_all(self) -> bool:
+        return OVERSIGHT_GROUP in self.groups or self.is_admin
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.oversees_all or bool(self.supervises)
+
+    @property
+    def seen_groups(self) -> frozenset[str]:
+        """Groups whose tasks this user may look at: their own and those they supervise."""
+        return self.groups | self.supervises
+
 
 def load_viewer(conn: Connection, username: str, display_name: str = "") -> Viewer:
-    return Viewer(username, directory.groups_of(conn, username), display_name or username)
+    supervised = frozenset(conn.execute(select(group_supervisors.c.group_name).where(
+        group_supervisors.c.username == username)).scalars())
+    return Viewer(username, directory.groups_of(conn, username), display_name or username,
+                  supervised)
 
 
 def case_number(case_id: int) -> str:
@@ -55,9 +74,9 @@ def parse_case_number(text: str | int | None) -> int | None:
 
 def case_scope(viewer: Viewer) -> ColumnElement[bool]:
     """A WHERE clause on `cases` selecting the cases `viewer` may see."""
-    if viewer.is_admin:
+    if viewer.oversees_all:
         return true()
-    groups = sorted(viewer.groups)
+    groups = sorted(viewer.seen_groups)
     touched = exists(select(human_tasks.c.id).where(
         human_tasks.c.case_id == cases.c.id,
         or_(human_tasks.c.assignee == viewer.username,
@@ -79,8 +98,8 @@ def require_case(conn: Connection, viewer: Viewer, case_id: int) -> None:
 
 
 def task_visible(viewer: Viewer, task: TaskView) -> bool:
-    return (viewer.is_admin or viewer.username in (task.assignee, task.completed_by)
-            or bool(viewer.groups & set(task.candidate_groups)))
+    return (viewer.oversees_all or viewer.username in (task.assignee, task.completed_by)
+            or bool(viewer.seen_groups & set(task.candidate_groups)))
 
 
 def require_task(viewer: Viewer, task: TaskView) -> TaskView:

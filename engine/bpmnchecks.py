@@ -49,7 +49,8 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NSMAP = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 
 #: Names govflow gives every script besides the builtins (see Govflow.script_engine).
-SCRIPT_HELPERS = frozenset({"deadline", "limits", "switches", "now", "actor"})
+SCRIPT_HELPERS = frozenset({"deadline", "limits", "switches", "now", "actor",
+                            "notify_party"})
 _CALLABLE = frozenset(make_builtins()) | SCRIPT_HELPERS
 # Modules a model author may reach for; a field of case data is unlikely to bear one of
 # these names and be used by attribute (`email.strip()` must stay possible, so not all of

@@ -50,6 +50,7 @@ class CalendarUseCases:
                   move: Callable[[BpmnWorkflow], None], *, actor: str) -> None: ...
         def _open_task(self, conn: Connection, task_id: str) -> Any: ...
         def _append_event(self, conn: Connection, case_id: int, event: PendingEvent) -> None: ...
+        def _move_rungs(self, conn: Connection, task_id: str) -> None: ...
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -184,6 +185,7 @@ class CalendarUseCases:
             self._append_event(conn, task.case_id, PendingEvent(
                 self.now(), actor, "deadline_recomputed", task_id, task.element_id,
                 details={"was": old.iso(), "now": new.iso(), "provisional": new.provisional}))
+            self._move_rungs(conn, task_id)
 
     def _recompute_case_timers(self, case_id: int, moved: dict[str, tuple[Deadline, Deadline]],
                                actor: str) -> None:

@@ -124,6 +124,12 @@ class Conflict(EngineError):
     code = "conflict"
 
 
+class ReminderTooSoon(Conflict):
+    """A task was reminded by hand a short while ago; wait before reminding again."""
+
+    code = "reminder_too_soon"
+
+
 class TaskAlreadyClaimed(Conflict):
     code = "task_already_claimed"
 

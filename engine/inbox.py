@@ -76,6 +76,19 @@ def _sources(viewer: Viewer, view: str) -> list[tuple[Select[Any], Any]]:
         sources.append((select(human_tasks).where(human_tasks.c.assignee == viewer.username,
                                                   human_tasks.c.state == "open"),
                         (human_tasks.c.due_at, human_tasks.c.created_at, human_tasks.c.id)))
+    if view == "overdue" and viewer.oversees_all:  # every department's late work
+        sources.append((select(human_tasks).where(human_tasks.c.state == "open"),
+                        (human_tasks.c.due_at, human_tasks.c.created_at, human_tasks.c.id)))
+        return sources
+    if view == "overdue":  # the groups a user supervises, claimed or not
+        for group in sorted(viewer.supervises):
+            sources.append((
+                select(human_tasks).select_from(task_candidates)
+                .join(human_tasks, human_tasks.c.id == task_candidates.c.task_id)
+                .where(task_candidates.c.group_name == group,
+                       task_candidates.c.is_open == true()),
+                (task_candidates.c.due_at, task_candidates.c.created_at,
+                 task_candidates.c.task_id)))
     if view != "mine":
         for group in sorted(viewer.groups):
             sources.append((

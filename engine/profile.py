@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import EngineError
+from .reminders import ReminderSettings
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 DEFAULT_PROFILE = WORKFLOWS / "jurisdiction.toml"
@@ -54,6 +55,7 @@ class JurisdictionProfile:
     timezone: str = "Asia/Shanghai"
     end_of_day: dt.time = dt.time(23, 59, 59)
     source: str = field(default="", compare=False)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "") -> JurisdictionProfile:
@@ -89,6 +91,7 @@ class JurisdictionProfile:
             timezone=calendar.get("timezone", "Asia/Shanghai"),
             end_of_day=dt.time.fromisoformat(calendar.get("end_of_day", "23:59:59")),
             source=source,
+            reminders=ReminderSettings.from_dict(data.get("reminders", {})),
         )
 
     @property

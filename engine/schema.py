@@ -217,8 +217,77 @@ outbox = Table(
     Column("channel", String(50), nullable=False),
     Column("payload", Json, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("task_id", String(36)),
+    # the reminder rung that caused the message (due_soon, due, overdue_2, manual...)
+    Column("rung", String(50)),
+    # one message, one key: a channel that can recognise a resend drops the second copy
+    Column("idempotency_key", String(200)),
+    # pending -> sending (claimed, lease running) -> sent | dead (after max attempts)
+    Column("status", String(20), nullable=False, default="pending", server_default="pending"),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime),
+    # sends that may have reached the recipient before a crash kept them from being marked
+    Column("duplicates", Integer, nullable=False, default=0, server_default="0"),
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
 )
-Index("ix_outbox_unsent", outbox.c.sent_at, outbox.c.id)
+Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_case", outbox.c.case_id)
+
+# The in-app channel: one row per user and message, behind the bell in the web UI.
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("outbox_id", ForeignKey("outbox.id"), nullable=False),
+    Column("username", ForeignKey("users.username"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("case_id", ForeignKey("cases.id")),
+    Column("task_id", String(36)),
+    Column("kind", String(100), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("read_at", UTCDateTime),
+    UniqueConstraint("outbox_id", "username"),
+)
+Index("ix_notifications_user", notifications.c.username, notifications.c.read_at,
+      notifications.c.id)
+
+# The SLA ladder (催办): one row per rung of an open task, fired once by the sweep.
+reminders = Table(
+    "reminders", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("task_id", ForeignKey("human_tasks.id"), nullable=False),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("rung", String(50), nullable=False),
+    Column("fire_at", UTCDateTime, nullable=False),
+    Column("provisional", Boolean, nullable=False, default=False),
+    # pending | sent | cancelled
+    Column("state", String(20), nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("sent_by", String(200)),
+    Column("note", Text),
+    UniqueConstraint("task_id", "rung"),
+)
+Index("ix_reminders_due", reminders.c.state, reminders.c.fire_at)
+Index("ix_reminders_task", reminders.c.task_id, reminders.c.state)
+
+# Who supervises a group's work (the group's leader); the data authority oversees all.
+group_supervisors = Table(
+    "group_supervisors", metadata,
+    Column("group_name", ForeignKey("groups.name"), primary_key=True),
+    Column("username", ForeignKey("users.username"), primary_key=True),
+)
+Index("ix_group_supervisors_user", group_supervisors.c.username)
+
+# How to reach a user besides the bell: an e-mail address and the language to write in.
+contacts = Table(
+    "contacts", metadata,
+    Column("username", ForeignKey("users.username"), primary_key=True),
+    Column("email", String(300)),
+    Column("language", String(5), nullable=False, default="zh", server_default="zh"),
+)
 
 calendar_years = Table(
     "calendar_years", metadata,

@@ -46,6 +46,8 @@ from .inbox import InboxQuery
 from .incidents import describe, record_timer_incident
 from .messages import mark_new, message_starts, sync_waits, take_thrown
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
+from .notices import collecting_notices, notify_party
+from .notify import NotifyUseCases
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
 from .rules import cite
@@ -94,7 +96,8 @@ class TaskAccess:
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
-class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases):
+class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
+              NotifyUseCases):
     def __init__(
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
@@ -115,7 +118,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases):
         self.script_engine = make_script_engine(
             {"deadline": self._deadline_helper, "limits": dict(self.profile.limits),
              "switches": dict(self.profile.switches), "now": self._now_helper,
-             "actor": _ACTING.get},
+             "actor": _ACTING.get, "notify_party": notify_party},
             time_limit=script_time_limit)
         self.step_time_limit = step_time_limit
         self._calendar: WorkCalendar | None = None
@@ -294,6 +297,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases):
             self._append_event(conn, task.case_id, PendingEvent(
                 self.now(), user, "task_transferred", task.id, task.element_id,
                 details={"to": to_user, "reason": reason.strip()}))
+            self._task_handed_to(conn, task_id, to_user, user)
             return queries.get_task(conn, task_id)
 
     def complete_task(self, task_id: str, user: str, data: dict[str, Any]) -> CaseView:
@@ -471,8 +475,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases):
                     rule, details={"authority": cite(rule), "decision": {
                         k: task.data[k] for k in DECISION_KEYS if k in task.data}}))
 
-        with running_on(clock or self.clock), collecting_deadlines() as deadlines, \
-                _acting_as(actor):
+        with (running_on(clock or self.clock), collecting_deadlines() as deadlines,
+              collecting_notices() as notices, _acting_as(actor)):
             try:
                 move(workflow)
                 run_engine_steps(
@@ -496,9 +500,11 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases):
             case.events += [PendingEvent(self.now(), SYSTEM, "message_sent", details={
                 "message_name": m.name, "data": m.payload, "correlation": m.correlation})
                 for m in outgoing]
+            was_open, started = set(case.open_tasks), case.revision == 0
             self.store.save(conn, case, self.now(), deadlines)
             sync_waits(conn, case.id, workflow)
             self._warn_provisional(conn, case, deadlines.values())
+            self._notify_step(conn, case, was_open - case.open_tasks, started, notices)
         self._deliver_all(conn, outgoing, case.id)
 
     def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:

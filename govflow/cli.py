@@ -266,7 +266,36 @@ def tick(gf: Govflow) -> Any:
                + ", ".join(str(c) for c in firing.incidents) if firing.incidents else "")
             + "; "
             f"recomputed {recomputed['tasks']} due date(s) and {recomputed['timers']} timer(s)"
-            + (f"; the holidays of {missing} are not entered yet" if missing else ""))
+            + (f"; the holidays of {missing} are not entered yet" if missing else "")
+            + f"; queued {results['send_due_reminders']['sent']} reminder(s)"
+            + f"; sent {results['dispatch_outbox'].sent} message(s),"
+            f" {results['dispatch_outbox'].retried} to retry, {results['dispatch_outbox'].dead}"
+            " dead-lettered")
+
+
+@command(main)
+@click.option("--status", help="Only messages in this state: pending, sending, sent or dead.")
+@click.option("--case", "case_id", type=int, help="Only messages about this case.")
+@click.option("--resend", type=int, metavar="ID", help="Queue a dead or sent message again.")
+@click.option("--limit", type=int, default=200, show_default=True)
+def outbox(gf: Govflow, status: str | None, case_id: int | None, resend: int | None,
+           limit: int) -> Any:
+    """List notifications: kind, channel, recipient, case, task, rung, status, attempts, error."""
+    if resend is not None:
+        message = gf.resend_message(resend)
+        return message if click.get_current_context().params.get("as_json") else \
+            f"message #{message.id} queued again"
+    messages = gf.outbox_messages(status, limit=limit, case_id=case_id)
+    if click.get_current_context().params.get("as_json"):
+        return messages
+    if not messages:
+        return "no messages"
+    return "\n".join(
+        f"#{m.id} {m.status:<7} {m.kind:<16} {m.channel:<7} {m.recipient}"
+        f"{' case ' + str(m.case_id) if m.case_id else ''}"
+        f"{' task ' + m.task_id[:8] if m.task_id else ''}{' rung ' + m.rung if m.rung else ''}"
+        f" attempts {m.attempts}{' duplicates ' + str(m.duplicates) if m.duplicates else ''}"
+        f"{' error: ' + m.last_error if m.last_error else ''}" for m in messages)
 
 
 @main.group()
@@ -392,5 +421,14 @@ def bench_engine(args: tuple[str, ...]) -> None:
 def bench_inbox(args: tuple[str, ...]) -> None:
     """Inbox query and page latency at 10k and 1M tasks."""
     from bench.inbox import main as run
+
+    sys.exit(run(list(args)))
+
+
+@bench.command("reminders", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_reminders(args: tuple[str, ...]) -> None:
+    """Reminder sweep time with 100k open tasks."""
+    from bench.reminders import main as run
 
     sys.exit(run(list(args)))

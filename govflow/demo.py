@@ -45,7 +45,15 @@ USERS: list[tuple[str, str, list[str], str]] = [
     ("rita", "任资源", ["dept_natural_resources"],
      "responsible department for transferred objections (责任部门, 自然资源厅)"),
     ("root", "系统管理员", ["administrators"], "administrator (系统管理员)"),
+    ("hank", "黄主任", ["dept_health"], "supervisor of the health department (科室负责人)"),
+    ("mona", "孟主任", ["dept_civil"], "supervisor of the civil affairs department"),
 ]
+
+# group -> its supervisor; the data authority (dora) oversees every department
+SUPERVISORS = {"dept_health": "hank", "dept_civil": "mona"}
+# demo e-mail addresses: with no GOVFLOW_SMTP_URL the mail goes to instance/notify.log
+EMAILS = {"alice": ("alice@health.example.gov.cn", "zh"),
+          "hank": ("hank@health.example.gov.cn", "zh")}
 
 DEMO_CASES: list[tuple[str, str | None, dict[str, Any]]] = [
     ("share_request", "carl", {
@@ -98,6 +106,10 @@ def seed_directory(gf: Govflow, *, passwords: bool) -> None:
         for username, display, groups, _ in USERS:
             directory.add_user(conn, username, display, groups_=groups, now=gf.now(),
                                password=password_for(username) if passwords else None)
+    for group, user in SUPERVISORS.items():
+        gf.set_supervisor(group, user)
+    for user, (email, language) in EMAILS.items():
+        gf.set_contact(user, email, language)
 
 
 def seed_catalog(gf: Govflow) -> None:

@@ -46,12 +46,35 @@ def _check_calendar(gf: Govflow) -> Any:
     return gf.check_calendar_coverage()
 
 
+def _send_reminders(gf: Govflow) -> Any:
+    """Sweep in batches until nothing is due (09:00 brings a whole day's rungs at once)."""
+    total = 0
+    for _ in range(50):
+        sent = gf.send_due_reminders()["sent"]
+        total += sent
+        if sent == 0:
+            break
+    return {"sent": total}
+
+
+def _dispatch_outbox(gf: Govflow) -> Any:
+    from notifications.dispatch import Dispatcher
+
+    result = Dispatcher(gf).dispatch()
+    if result.errors:
+        log.warning("outbox: %d sent, %d to retry, %d dead", result.sent, result.retried,
+                    result.dead)
+    return result
+
+
 JOBS = (
     Job("fire_due_timers", 30, _fire_timers, "fire timers whose time has come"),
     Job("recompute_provisional_deadlines", 3600, _recompute,
         "recompute provisional deadlines once their year has been entered"),
     Job("check_calendar_coverage", 6 * 3600, _check_calendar,
         "warn administrators when next year's holidays are not entered"),
+    Job("send_due_reminders", 60, _send_reminders, "queue the SLA reminders (催办) now due"),
+    Job("dispatch_outbox", 15, _dispatch_outbox, "deliver queued notifications"),
 )
 
 

@@ -1,6 +1,7 @@
-"""Delivery of the outbox (in-app, email, signed webhooks): the next issue's work.
+"""Delivery of the outbox: in-app (the bell), e-mail (smtplib) and signed webhooks.
 
-The engine already writes outbox rows in the transaction of the change that causes
-them (today: administrators warned that a calendar year is missing); this package will
-hold the channels and the job that sends them.
+The engine writes outbox rows in the transaction of the change that causes them and
+never imports this package. `dispatch.Dispatcher` claims due rows, renders them with
+the Jinja2 templates under templates/{zh,en}/ in the recipient's language, and sends
+them through the channels of `channels.py`.
 """

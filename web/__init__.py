@@ -28,8 +28,10 @@ from . import (
     errors,
     i18n,
     inbox,
+    notifications,
     portal,
     security,
+    supervision,
     tasks,
 )
 
@@ -74,7 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, portal.bp, account.bp, assets.bp,
-                      api.bp, catalog.bp):
+                      api.bp, catalog.bp, notifications.bp, supervision.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="home", view_func=portal.home)
     return app

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from engine import letters
 from engine.access import case_number
 from engine.errors import InvalidTaskData
 from engine.results import result_of
@@ -52,7 +53,21 @@ def detail(case_id: int) -> Any:
     data = formkit.describe(page.start_schema, page.case.data, current_lang(),
                             desk().departments())
     return render_template("cases/detail.html", page=page, data=data,
-                           result=result_of(page.case.data, desk().group_titles()))
+                           result=result_of(page.case.data, desk().group_titles()),
+                           notices=desk().gf.case_notices(g.user.username, case_id))
+
+
+@bp.route("/<int:case_id>/letter/<kind>")
+@login_required
+def letter(case_id: int, kind: str) -> Any:
+    """The receipt or decision letter, to print (print stylesheet) or save as PDF."""
+    if kind not in ("receipt", "decision"):
+        abort(404)
+    c = desk().case(g.user, case_id)
+    found = letters.letter(kind, number=case_number(c.id), process_id=c.process_id,
+                           process_name=_title(c.process_id), data=c.data, received_at=c.started_at,
+                           decided_at=c.completed_at, bodies=desk().group_titles())
+    return render_template("letters/letter.html", letter=found, issued=desk().gf.now())
 
 
 @bp.route("/<int:case_id>/diagram.json")
@@ -112,3 +127,7 @@ def new(process_id: str) -> Any:
                           desk().dataset_choices())
     return render_template("cases/new.html", info=info, form=form, errors=errors,
                            schema=schema), 422 if errors else 200
+
+
+def _title(process_id: str) -> str:
+    return next((p.name for p in desk().processes() if p.process_id == process_id), process_id)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
+from engine import letters
 from engine.errors import InvalidTaskData, NotFound
 
 from . import formkit
@@ -51,6 +52,20 @@ def apply(process_id: str) -> Any:
                            errors=errors), 422 if errors else 200
 
 
+@bp.route("/letter/<kind>", methods=("POST",))
+def letter(kind: str) -> Any:
+    """The receipt or decision letter of a tracked case, to print."""
+    rate_limit("PORTAL_LOOKUP_LIMIT")
+    if kind not in ("receipt", "decision"):
+        abort(404)
+    status = desk().track(request.form.get("number", ""), request.form.get("code", ""))
+    found = letters.letter(kind, number=status.number, process_id=status.process_id,
+                           process_name=_title(status.process_id), data=status.answers,
+                           received_at=status.received_at, decided_at=status.completed_at,
+                           bodies=desk().group_titles())
+    return render_template("letters/letter.html", letter=found, issued=desk().gf.now())
+
+
 @bp.route("/track", methods=("GET", "POST"))
 def track() -> Any:
     status, missing = None, False
@@ -61,4 +76,9 @@ def track() -> Any:
         except NotFound:
             missing = True
     return render_template("portal/track.html", status=status, missing=missing,
-                           number=request.form.get("number", "")), 404 if missing else 200
+                           number=request.form.get("number", ""),
+                           code=request.form.get("code", "")), 404 if missing else 200
+
+
+def _title(process_id: str) -> str:
+    return next((p.name for p in desk().processes() if p.process_id == process_id), process_id)

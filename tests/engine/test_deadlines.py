@@ -92,7 +92,8 @@ def test_an_uncovered_year_gives_a_provisional_deadline_and_warns_administrators
     assert task.due_at == end_of(2027, 1, 11) and task.due_provisional
     assert timer.fire_at == runs_out(2027, 1, 11) and timer.provisional
     with gf.db.read() as conn:
-        warning = conn.execute(select(outbox.c.kind, outbox.c.recipient, outbox.c.payload)).one()
+        warning = conn.execute(select(outbox.c.kind, outbox.c.recipient, outbox.c.payload)
+                               .where(outbox.c.kind == "calendar_year_missing")).one()
     assert warning.kind == "calendar_year_missing" and warning.recipient == "administrators"
     assert warning.payload["years"] == [2027]
 
