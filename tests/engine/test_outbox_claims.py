@@ -10,8 +10,8 @@ from engine.outbox import RetryPolicy
 from engine.services import Govflow
 
 POLICY = RetryPolicy(max_attempts=2)
-REQUEST = {"share_class": "conditional", "provider_dept": "dept_health",
-           "requester_dept": "dept_civil"}
+# HEALTH-BIRTH is conditional and provided by dept_health in the demo catalog.
+REQUEST = {"dataset_id": "HEALTH-BIRTH", "data_items": ["姓名"], "requester_dept": "dept_civil"}
 
 
 def test_claims_are_exclusive_and_an_expired_lease_is_claimed_in_doubt(gf: Govflow, clock,

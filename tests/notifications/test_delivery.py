@@ -24,8 +24,9 @@ from notifications.dispatch import Dispatcher
 from tests.notifications.servers import SmtpServer, WebhookReceiver, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-REQUEST = {"share_class": "conditional", "provider_dept": "dept_health",
-           "requester_dept": "dept_civil", "dataset": "出生医学证明", "purpose": "核对"}
+# HEALTH-BIRTH (出生医学证明) is conditional and provided by dept_health in the demo catalog.
+REQUEST = {"dataset_id": "HEALTH-BIRTH", "data_items": ["姓名"], "requester_dept": "dept_civil",
+           "purpose": "核对社会救助对象"}
 POLICY = RetryPolicy(max_attempts=3)
 
 

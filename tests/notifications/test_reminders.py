@@ -13,7 +13,7 @@ from engine.clock import SHANGHAI
 from engine.errors import NotAllowed, ReminderTooSoon
 from engine.schema import reminders
 from engine.services import Govflow
-from tests.workflows.conftest import open_task
+from tests.workflows.conftest import open_task, with_profile
 
 COMPLAINT = {"requester_name": "李四", "contact": "lisi@example.com",
              "handling_dept": "dept_civil", "subject": "办事要求重复提交证明",
@@ -160,8 +160,9 @@ def test_the_profile_sets_the_ladder_per_process_and_task_and_defaults_when_abse
 
 
 def test_a_deemed_approval_tells_the_requesting_department(gf: Govflow, clock) -> None:
-    case = gf.start_case("share_request", {"share_class": "conditional",
-                                           "provider_dept": "dept_health",
+    gf = with_profile(gf, clock, "hubei")  # S5: only Hubei deems silence an approval
+    case = gf.start_case("share_request", {"dataset_id": "HEALTH-BIRTH",
+                                           "data_items": ["姓名"],
                                            "requester_dept": "dept_civil"})
     clock.set(at(2026, 12, 5))
     gf.fire_due_timers()

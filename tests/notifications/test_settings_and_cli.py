@@ -35,7 +35,7 @@ def test_unconfigured_channels_write_to_a_local_log(gf, tmp_path) -> None:
 
 
 def test_the_outbox_command_lists_and_rejects_a_bad_status(gf) -> None:
-    gf.start_case("share_request", {"share_class": "conditional", "provider_dept": "dept_health",
+    gf.start_case("share_request", {"dataset_id": "HEALTH-BIRTH", "data_items": ["姓名"],
                                     "requester_dept": "dept_civil"})
     env = {"GOVFLOW_DATABASE_URL": str(gf.db.url)}
     listed = json.loads(CliRunner().invoke(main, ["outbox", "--json"], env=env).output)
