@@ -61,7 +61,8 @@ ENGINE_KEYS = {
     "notified_at": {"title": "告知时间", "x-title-en": "Authority notified"},
     "missing_items": {"title": "需要补正的内容", "x-title-en": "Missing"},
     "reason": {"title": "理由", "x-title-en": "Reason"},
-    "authority_consent": {"title": "主管部门同意再次退回的理由", "x-title-en": "Authority's consent"},
+    "authority_consent": {"title": "主管部门同意再次退回的理由",
+                          "x-title-en": "Authority's consent"},
     # shown as the findings table on the decision page, not as raw data
     "findings": {"x-hidden": True}, "allowed_decisions": {"x-hidden": True},
     "decisions_against": {"x-hidden": True},

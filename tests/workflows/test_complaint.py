@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidTaskData
-from engine.services import Govflow
 from engine.profile import shipped_profiles
+from engine.services import Govflow
 from tests.workflows.conftest import (
     at,
     complete,
@@ -81,6 +81,6 @@ def test_J7_a_complaint_not_accepted_is_closed_with_reasons(gf, clock) -> None:
     with pytest.raises(InvalidTaskData):
         complete(gf, case, "UserTask_accept_complaint", "carl", {"acceptance": "not_accepted"})
     done = complete(gf, case, "UserTask_accept_complaint", "carl", {
-        "acceptance": "not_accepted", "acceptance_reason": "不属于本机构职责范围，已告知向市场监管部门反映"})
+        "acceptance": "not_accepted", "acceptance_reason": "不属于本机构职责范围"})
     assert (done.status, done.data["outcome"], done.data["complainant_notified"]) == (
         "completed", "not_accepted", True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from engine.errors import InvalidTaskData
-from engine.services import Govflow
 from sqlalchemy import func, select
 
+from engine.errors import InvalidTaskData
 from engine.profile import shipped_profiles
 from engine.schema import cases
+from engine.services import Govflow
 from tests.workflows.conftest import complete, open_elements, open_task, with_profile
 
 NO_TRIGGERS = {"legal_question": False, "specialist_question": False, "state_secret": False,
@@ -70,7 +69,7 @@ def test_O2_the_authority_may_send_a_notice_to_review_with_reasons(gf: Govflow) 
 
 def test_O2_data_a_law_forbids_is_not_opened(gf: Govflow) -> None:
     case = gf.start_case("open_data_review", {**REQUEST, "open_basis": "law_forbids",
-                                              "legal_basis": "《中华人民共和国保守国家秘密法》第二十八条"})
+                                              "legal_basis": "《保守国家秘密法》第二十八条"})
     assert (case.data["outcome"], case.data["decision_rule"]) == ("not_opened", "O2")
 
 
