@@ -71,7 +71,8 @@ def test_S6_only_guangdong_refers_a_coordination_to_the_leading_group(gf, clock,
     case = gf.complete_task(task.id, "dora", refer)
     record = open_task(case, "UserTask_leading_group")
     assert record.candidate_groups == ("data_authority",)
-    done = gf.complete_task(record.id, "dora", {
+    fresh = with_profile(gf, clock, name)   # a new engine: new process-level cache
+    done = fresh.complete_task(record.id, "dora", {
         "leading_group_decision": "grant", "leading_group_reference": "粤信领〔2026〕3号",
         "decision_reason": "属履职必需，限定数据项共享"})
     assert (done.data["outcome"], done.data["decided_by"], done.data["final"]) == (
