@@ -241,7 +241,11 @@ class Govflow(CalendarUseCases):
         expression = spec_property(spiff_task.task_spec, "formCheck")
         if not expression:
             return
-        errors = self.script_engine.environment.evaluate(expression, {**spiff_task.data, **data})
+        try:
+            errors = self.script_engine.environment.evaluate(
+                expression, {**spiff_task.data, **data})
+        except Exception as exc:  # noqa: BLE001 - a broken check is the model's fault
+            raise ScriptError(f"formCheck of {spiff_task.task_spec.name} failed: {exc}") from None
         if errors:
             raise InvalidTaskData(f"the form has errors in: {', '.join(sorted(errors))}",
                                   {str(k): str(v) for k, v in dict(errors).items()})
