@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, insert, select, update
@@ -317,7 +318,9 @@ class Govflow(CalendarUseCases):
                 # a held provisional timer, and only strictly after its moment).
                 for task_id in due:
                     task = workflow.get_task_from_id(UUID(task_id))
-                    task._set_internal_data(event_fired=True)
+                    if not isinstance(task.task_spec.event_definition,
+                                      CycleTimerEventDefinition):  # a cycle counts its own
+                        task._set_internal_data(event_fired=True)
                     task.task_spec._update(task)
 
             self._step(conn, case, fire, actor=SYSTEM, clock=FrozenClock(now))
