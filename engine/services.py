@@ -33,6 +33,7 @@ from .definitions import Definitions
 from .errors import (
     CaseNotRetryable,
     Conflict,
+    EngineError,
     InvalidTaskData,
     NotAllowed,
     ScriptError,
@@ -42,7 +43,7 @@ from .errors import (
 from .forms import FormLibrary
 from .inbox import InboxQuery
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
-from .profile import JurisdictionProfile, load_profile
+from .profile import DEFAULT_PROFILE, JurisdictionProfile, load_profile
 from .rawsql import RawSQL
 from .rules import cite
 from .runtime import (
@@ -98,11 +99,9 @@ class Govflow(CalendarUseCases):
         self.forms = FormLibrary(forms_dir)
         self.definitions = Definitions()
         self.store = CaseStore(StateCodec(verify=verify_state))
-        self.script_engine = make_script_engine(
-            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits),
-             "switches": dict(self.profile.switches), "now": self._now_helper,
-             "actor": _ACTING.get},
-            time_limit=script_time_limit)
+        self._script_time_limit = script_time_limit
+        self.script_engine = self._script_engine_for_profile(self.profile)
+        self._engines_by_profile: dict[str, Any] = {self.profile.name: self.script_engine}
         self._calendar: WorkCalendar | None = None
         self._calendar_loaded = 0.0
         self._calendar_lock = threading.Lock()  # one calendar load at a time
@@ -235,6 +234,28 @@ class Govflow(CalendarUseCases):
         self.store.put_back(case)
         return view
 
+    def _script_engine_for_profile(self, profile: JurisdictionProfile) -> Any:
+        return make_script_engine(
+            {"deadline": self._deadline_helper, "limits": dict(profile.limits),
+             "switches": dict(profile.switches), "now": self._now_helper,
+             "actor": _ACTING.get},
+            time_limit=self._script_time_limit)
+
+    def _script_engine_for(self, data: dict[str, Any]) -> Any:
+        """A case keeps the rules of the profile it started under (its `jurisdiction_profile`),
+        even if the deployment has switched profiles since; a profile that is no longer
+        shipped falls back to the one in use."""
+        name = data.get(PROFILE_KEY) or self.profile.name
+        engine = self._engines_by_profile.get(name)
+        if engine is None:
+            try:
+                profile = load_profile(DEFAULT_PROFILE if name == "default" else name)
+            except EngineError:
+                profile = self.profile
+            engine = self._engines_by_profile.setdefault(
+                name, self._script_engine_for_profile(profile))
+        return engine
+
     def _check_against_case(self, spiff_task: Any, data: dict[str, Any]) -> None:
         """Checks a form cannot make alone, such as "not a decision the reviews barred": the
         task's `formCheck` expression sees the case data with the submission on top and
@@ -243,7 +264,7 @@ class Govflow(CalendarUseCases):
         if not expression:
             return
         try:
-            errors = self.script_engine.environment.evaluate(
+            errors = self._script_engine_for(spiff_task.data).environment.evaluate(
                 expression, {**spiff_task.data, **data})
         except Exception as exc:  # noqa: BLE001 - a broken check is the model's fault
             raise ScriptError(f"formCheck of {spiff_task.task_spec.name} failed: {exc}") from None
@@ -332,7 +353,8 @@ class Govflow(CalendarUseCases):
               *, actor: str, clock: Clock | None = None) -> None:
         """Apply `move`, run the engine until it waits, and save; failures become incidents."""
         workflow = case.workflow
-        workflow.script_engine = self.script_engine  # deserializing drops it: always reattach
+        # Deserializing drops the script engine: always reattach (the case's profile's).
+        workflow.script_engine = self._script_engine_for(case.data)
         before = dict(case.data)
         trigger = case.events[-1] if case.events else None
 
@@ -376,7 +398,7 @@ class Govflow(CalendarUseCases):
             groups = [g.strip() for g in (spec_property(spec, "candidateGroups") or "").split(",")]
             expression = spec_property(spec, "candidateGroupsExpression")
             if expression:
-                found = self.script_engine.evaluate(task, expression)
+                found = case.workflow.script_engine.evaluate(task, expression)
                 groups.extend([found] if isinstance(found, str) else list(found or ()))
             groups = sorted({g for g in groups if g})
             if not groups:
@@ -385,9 +407,9 @@ class Govflow(CalendarUseCases):
             days = spec_property(spec, "dueWorkingDays")
             if days:
                 start = spec_property(spec, "dueFrom")
-                received = self.script_engine.evaluate(task, start) if start else None
+                received = case.workflow.script_engine.evaluate(task, start) if start else None
                 due = self.deadline(received or self.now(),
-                                    int(self.script_engine.evaluate(task, days)))
+                                    int(case.workflow.script_engine.evaluate(task, days)))
             fresh.append(NewHumanTask(task_id, spec.name, spec.bpmn_name or spec.name,
                                       spec.lane, tuple(groups), spec_property(spec, "form"), due))
         return fresh

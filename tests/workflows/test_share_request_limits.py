@@ -243,3 +243,14 @@ def test_S3_a_task_is_overdue_only_once_its_last_day_is_over(gf, clock) -> None:
         assert sla.remaining == (0 if overdue else 1)
         listed = [t.id for t in gf.inbox("alice", view="overdue").tasks]
         assert listed == ([task.id] if overdue else [])
+
+
+def test_S5_a_case_keeps_the_rules_of_the_profile_it_started_under(gf, clock) -> None:
+    case = gf.start_case("share_request", REQUEST, user="carl")       # default: no S5
+    hubei = with_profile(gf, clock, "hubei")  # the deployment switches profiles meanwhile
+    clock.set(runs_out(2026, 12, 4))
+    assert hubei.fire_due_timers().fired == ((case.id, "BoundaryEvent_answer_deadline"),)
+    late = hubei.get_case(case.id)
+    assert late.status == "running" and "outcome" not in late.data   # no deemed approval
+    assert open_elements(late) == ["UserTask_provider_review_late"]
+    assert hubei.start_case("share_request", REQUEST).data["jurisdiction_profile"] == "hubei"
