@@ -191,6 +191,10 @@ class CalendarUseCases:
                                actor: str) -> None:
         with self.db.write() as conn:
             case = self.store.load(conn, case_id, self.definitions)
+            moved = {k: v for k, v in moved.items() if k in case.timers}  # still waiting
+            if not moved:
+                self.store.put_back(case)
+                return
 
             def move(workflow: BpmnWorkflow) -> None:
                 for task_id, (old, new) in moved.items():

@@ -115,14 +115,14 @@ def _narrow(stmt: Select[Any], order: Any, query: InboxQuery, clock: SlaClock,
     else:
         stmt = stmt.where(due.is_not(None))
     if state == "overdue":
-        stmt = stmt.where(due < clock.now)
+        stmt = stmt.where(due <= clock.last_second)
     elif state == "due_soon":
-        stmt = stmt.where(due >= clock.now, due <= clock.due_soon_until(),
+        stmt = stmt.where(due > clock.last_second, due <= clock.due_soon_until(),
                           human_tasks.c.due_provisional.is_(False))
     elif state == "on_time":
         stmt = stmt.where(due > clock.due_soon_until(), human_tasks.c.due_provisional.is_(False))
     elif state == "provisional":
-        stmt = stmt.where(due >= clock.now, human_tasks.c.due_provisional.is_(True))
+        stmt = stmt.where(due > clock.last_second, human_tasks.c.due_provisional.is_(True))
     if query.process_id:
         stmt = stmt.where(human_tasks.c.process_id == query.process_id)
     if query.search and query.search.strip():

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, insert, select, update
@@ -34,8 +35,8 @@ from .errors import (
     BpmnValidationError,
     CaseNotRetryable,
     Conflict,
-    InvalidTaskData,
     EngineError,
+    InvalidTaskData,
     NotAllowed,
     ScriptError,
     TaskAlreadyClaimed,
@@ -48,7 +49,7 @@ from .messages import mark_new, message_starts, sync_waits, take_thrown
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .notices import collecting_notices, notify_party
 from .notify import NotifyUseCases
-from .profile import JurisdictionProfile, load_profile
+from .profile import DEFAULT_PROFILE, JurisdictionProfile, load_profile
 from .rawsql import RawSQL
 from .rules import cite
 from .runtime import (
@@ -115,11 +116,9 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
         self.definitions = Definitions(cache=self.cache)
         self.store = CaseStore(StateCodec(verify=verify_state),
                                cache_size=512 if self.cache else 0)
-        self.script_engine = make_script_engine(
-            {"deadline": self._deadline_helper, "limits": dict(self.profile.limits),
-             "switches": dict(self.profile.switches), "now": self._now_helper,
-             "actor": _ACTING.get, "notify_party": notify_party},
-            time_limit=script_time_limit)
+        self._script_time_limit = script_time_limit
+        self.script_engine = self._script_engine_for_profile(self.profile)
+        self._engines_by_profile: dict[str, Any] = {self.profile.name: self.script_engine}
         self.step_time_limit = step_time_limit
         self._calendar: WorkCalendar | None = None
         self._calendar_loaded = 0.0
@@ -335,6 +334,28 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
         self.store.put_back(case)
         return view
 
+    def _script_engine_for_profile(self, profile: JurisdictionProfile) -> Any:
+        return make_script_engine(
+            {"deadline": self._deadline_helper, "limits": dict(profile.limits),
+             "switches": dict(profile.switches), "now": self._now_helper,
+             "actor": _ACTING.get, "notify_party": notify_party},
+            time_limit=self._script_time_limit)
+
+    def _script_engine_for(self, data: dict[str, Any]) -> Any:
+        """A case keeps the rules of the profile it started under (its `jurisdiction_profile`),
+        even if the deployment has switched profiles since; a profile that is no longer
+        shipped falls back to the one in use."""
+        name = data.get(PROFILE_KEY) or self.profile.name
+        engine = self._engines_by_profile.get(name)
+        if engine is None:
+            try:
+                profile = load_profile(DEFAULT_PROFILE if name == "default" else name)
+            except EngineError:
+                profile = self.profile
+            engine = self._engines_by_profile.setdefault(
+                name, self._script_engine_for_profile(profile))
+        return engine
+
     def _check_against_case(self, spiff_task: Any, data: dict[str, Any]) -> None:
         """Checks a form cannot make alone, such as "not a decision the reviews barred": the
         task's `formCheck` expression sees the case data with the submission on top and
@@ -342,7 +363,11 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
         expression = spec_property(spiff_task.task_spec, "formCheck")
         if not expression:
             return
-        errors = self.script_engine.environment.evaluate(expression, {**spiff_task.data, **data})
+        try:
+            errors = self._script_engine_for(spiff_task.data).environment.evaluate(
+                expression, {**spiff_task.data, **data})
+        except Exception as exc:  # noqa: BLE001 - a broken check is the model's fault
+            raise ScriptError(f"formCheck of {spiff_task.task_spec.name} failed: {exc}") from None
         if errors:
             raise InvalidTaskData(f"the form has errors in: {', '.join(sorted(errors))}",
                                   {str(k): str(v) for k, v in dict(errors).items()})
@@ -462,7 +487,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
               *, actor: str, clock: Clock | None = None) -> None:
         """Apply `move`, run the engine until it waits, and save; failures become incidents."""
         workflow = case.workflow
-        workflow.script_engine = self.script_engine  # deserializing drops it: always reattach
+        # Deserializing drops the script engine: always reattach (the case's profile's).
+        workflow.script_engine = self._script_engine_for(case.data)
         before = dict(case.data)
         trigger = case.events[-1] if case.events else None
 
@@ -517,7 +543,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             groups = [g.strip() for g in (spec_property(spec, "candidateGroups") or "").split(",")]
             expression = spec_property(spec, "candidateGroupsExpression")
             if expression:
-                found = self.script_engine.evaluate(task, expression)
+                found = case.workflow.script_engine.evaluate(task, expression)
                 groups.extend([found] if isinstance(found, str) else list(found or ()))
             groups = sorted({g for g in groups if g})
             if not groups:
@@ -528,9 +554,9 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             days = spec_property(spec, "dueWorkingDays")
             if days:
                 start = spec_property(spec, "dueFrom")
-                received = self.script_engine.evaluate(task, start) if start else None
+                received = case.workflow.script_engine.evaluate(task, start) if start else None
                 due = self.deadline(received or self.now(),
-                                    int(self.script_engine.evaluate(task, days)))
+                                    int(case.workflow.script_engine.evaluate(task, days)))
             fresh.append(NewHumanTask(task_id, element_id(spec), spec.bpmn_name or spec.name,
                                       spec.lane, tuple(groups), spec_property(spec, "form"), due))
         return fresh
@@ -659,9 +685,11 @@ def _fire(workflow: BpmnWorkflow, task_ids: Iterable[str]) -> None:
     timer, and only strictly after its moment, where govflow's is due at it."""
     for task_id in task_ids:
         task = find_task(workflow, task_id)
-        if task is not None:
-            task._set_internal_data(event_fired=True)
-            task.task_spec._update(task)
+        if task is None:
+            continue
+        if not isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+            task._set_internal_data(event_fired=True)  # a cycle counts its own firings
+        task.task_spec._update(task)
 
 
 def _breached(sla: dict[str, Any] | None, timer: Any, now: dt.datetime) -> dict[str, Any]:

@@ -4,7 +4,7 @@ Reviewers read one number, "working days left", counted the way the regulations 
 today counts while it is a working day and the task is not yet due; weekends and
 statutory holidays never count. The state is one of:
 
-    overdue       the due moment has passed
+    overdue       the due day is over (its last second, 23:59:59, has passed)
     due_soon      at most DUE_SOON_DAYS working days left (today included)
     on_time       more left than that
     provisional   the date was computed on weekends only for a year nobody entered
@@ -38,6 +38,9 @@ class SlaClock:
         self.calendar = calendar
         self.now = now
         self.today = now.astimezone(calendar.tz).date()
+        # A due moment is the last whole second still counted: due at 23:59:59 is overdue
+        # from midnight on, when the timers on the same limit fire too.
+        self.last_second = now - dt.timedelta(seconds=1)
         self._remaining: dict[dt.date, int] = {}
 
     def _works(self, day: dt.date) -> bool:
@@ -48,7 +51,7 @@ class SlaClock:
 
     def remaining_days(self, due: dt.datetime) -> int:
         """Working days from today to the due day, both included; 0 once overdue."""
-        if due <= self.now:
+        if due <= self.last_second:
             return 0
         due_day = due.astimezone(self.calendar.tz).date()
         known = self._remaining.get(due_day)
@@ -64,7 +67,7 @@ class SlaClock:
         if task.due_at is None:
             return Sla("no_deadline", None)
         left = self.remaining_days(task.due_at)
-        if task.due_at <= self.now:
+        if task.due_at <= self.last_second:
             state = "overdue"
         elif task.due_provisional:
             state = "provisional"

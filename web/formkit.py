@@ -215,6 +215,15 @@ def _number(raw: str, kinds: set[str]) -> Any:
     return raw
 
 
+def offer_only(form: list[Field], name: str, allowed: list[str] | None) -> None:
+    """Offer only the options the case still allows (the engine refuses the others too)."""
+    if allowed is None:
+        return
+    for f in form:
+        if f.name == name:
+            f.options = [(value, text) for value, text in f.options if value in allowed]
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, list):
         return "、".join(map(str, value))

@@ -22,6 +22,7 @@ def render_task(task_id: str, values: dict[str, Any] | None = None,
     departments = desk().departments()
     form = formkit.fields(page.schema or {}, current_lang(), values, errors,
                           desk().department_choices())
+    formkit.offer_only(form, "decision", page.case.data.get("allowed_decisions"))
     data = formkit.describe(page.start_schema, page.case.data, current_lang(), departments)
     return render_template("tasks/detail.html", page=page, form=form, data=data,
                            errors=errors), status

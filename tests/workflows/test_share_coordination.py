@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import InvalidTaskData
+from engine.profile import shipped_profiles
 from engine.services import Govflow
-from tests.workflows.conftest import complete, open_task
+from tests.workflows.conftest import complete, open_task, with_profile
 from tests.workflows.test_share_request import REFUSAL, REQUEST
 
 
@@ -52,3 +53,27 @@ def test_a_case_reloaded_in_a_fresh_engine_continues(gf: Govflow, clock) -> None
     done = complete(fresh, case, "UserTask_coordinate", "dora", {
         "decision": "grant", "decision_reason": "协调后同意共享", "copy_consent": True})
     assert done.data["grant"]["use_mode"] == "api"  # the request asked for calls, not copies
+
+
+@pytest.mark.parametrize("name", shipped_profiles())
+def test_S6_only_guangdong_refers_a_coordination_to_the_leading_group(gf, clock, name) -> None:
+    gf = with_profile(gf, clock, name)
+    _, case = refused_and_coordinating(gf)
+    task = open_task(case, "UserTask_coordinate")
+    refer = {"decision": "refer_to_leading_group", "decision_reason": "涉及多部门职责，报请决定"}
+    if gf.profile.switches["coordination_body"] != "leading_group":
+        assert name != "guangdong"
+        with pytest.raises(InvalidTaskData) as refused:
+            gf.complete_task(task.id, "dora", refer)
+        assert set(refused.value.errors) == {"decision"}
+        return
+    assert name == "guangdong"
+    case = gf.complete_task(task.id, "dora", refer)
+    record = open_task(case, "UserTask_leading_group")
+    assert record.candidate_groups == ("data_authority",)
+    fresh = with_profile(gf, clock, name)   # a new engine: new process-level cache
+    done = fresh.complete_task(record.id, "dora", {
+        "leading_group_decision": "grant", "leading_group_reference": "粤信领〔2026〕3号",
+        "decision_reason": "属履职必需，限定数据项共享"})
+    assert (done.data["outcome"], done.data["decided_by"], done.data["final"]) == (
+        "granted", "leading_group", True)

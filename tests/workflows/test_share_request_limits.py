@@ -13,6 +13,7 @@ from engine.errors import InvalidTaskData
 from engine.profile import shipped_profiles
 from engine.schema import audit_events, cases, outbox
 from engine.services import Govflow
+from engine.sla import SlaClock
 from govflow.scheduler import run_jobs_once
 from tests.workflows.conftest import (
     at,
@@ -230,3 +231,26 @@ def test_S2_a_second_return_needs_the_data_authoritys_consent(gf, clock) -> None
     assert open_elements(case) == ["UserTask_requester_complete"]
     second = case.data["returns"][1]
     assert second["authority_consent"] == "申请人补正后出现新的数据项"
+
+
+def test_S3_a_task_is_overdue_only_once_its_last_day_is_over(gf, clock) -> None:
+    case = gf.start_case("share_request", REQUEST, user="carl")
+    task = open_task(case, "UserTask_provider_review")
+    for moment, overdue in ((end_of(2026, 12, 4), False), (runs_out(2026, 12, 4), True)):
+        clock.set(moment)
+        sla = SlaClock(gf.calendar, gf.now()).of(gf.get_task(task.id))
+        assert (sla.state == "overdue") is overdue
+        assert sla.remaining == (0 if overdue else 1)
+        listed = [t.id for t in gf.inbox("alice", view="overdue").tasks]
+        assert listed == ([task.id] if overdue else [])
+
+
+def test_S5_a_case_keeps_the_rules_of_the_profile_it_started_under(gf, clock) -> None:
+    case = gf.start_case("share_request", REQUEST, user="carl")       # default: no S5
+    hubei = with_profile(gf, clock, "hubei")  # the deployment switches profiles meanwhile
+    clock.set(runs_out(2026, 12, 4))
+    assert hubei.fire_due_timers().fired == ((case.id, "BoundaryEvent_answer_deadline"),)
+    late = hubei.get_case(case.id)
+    assert late.status == "running" and "outcome" not in late.data   # no deemed approval
+    assert open_elements(late) == ["UserTask_provider_review_late"]
+    assert hubei.start_case("share_request", REQUEST).data["jurisdiction_profile"] == "hubei"
