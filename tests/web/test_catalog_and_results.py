@@ -184,3 +184,12 @@ def test_S5_a_deemed_approval_says_why_govflow_decided(shipped, clock) -> None:
                                    headers=bearer(app, "carl")).get_json()["result"]
     assert result["outcome_text"] == "已同意" and "S5 (HB 20)" in result["decided_by"]
     assert "视为同意" in result["decided_by"] and result["granted_items"] == ["姓名", "出生日期"]
+
+
+def test_S2_the_provider_reads_the_catalog_facts_in_words_not_keys(shipped) -> None:
+    gf, app = shipped
+    case = gf.start_case("share_request", REQUEST, user="carl")
+    html = client_as(app, "alice").get(f"/tasks/{case.tasks[0].id}").get_data(as_text=True)
+    assert "有条件共享" in html and "资源目录版本" in html and "目录所列数据项" in html
+    for key in ("dataset_items", "catalog_version", "share_class", ">conditional<", "in_catalog"):
+        assert key not in html.replace('name="share_class"', ""), key
