@@ -162,6 +162,22 @@ def route(conn: Connection, schema: dict[str, Any], data: dict[str, Any]) -> dic
             "dataset_items": list(found.data_items)}
 
 
+def add_from_case(conn: Connection, number: str, addition: dict[str, Any], *,
+                  now: dt.datetime) -> CatalogVersion | None:
+    """S8 (HB 22): data shared on an out-of-catalog request is listed in the catalog.
+
+    Its open class stays "not open" until the data authority decides otherwise (opening
+    has its own procedure, O2/O3)."""
+    record = {"id": f"S8-{number}", "name": addition.get("dataset"),
+              "provider_dept": addition.get("provider_dept"),
+              "share_class": addition.get("share_class"), "open_class": "not_open",
+              "data_items": list(addition.get("data_items") or ()),
+              "restriction_basis": f"S8（HB 22）：共享申请 {number} 同意共享后列入目录，"
+                                   "开放属性待数据主管部门确定"}
+    return save(conn, [(number, record)], by=directory.SYSTEM, now=now,
+                reason=f"S8: shared on request {number}")
+
+
 # -- the use cases, mixed into Govflow ---------------------------------------------------
 
 DATA_AUTHORITY = "data_authority"

@@ -30,6 +30,7 @@ from .definitions import Definitions
 from .errors import (
     CaseNotRetryable,
     Conflict,
+    EngineError,
     InvalidTaskData,
     NotAllowed,
     ScriptError,
@@ -361,8 +362,28 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
             if workflow.completed and case.status != "completed":
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
+                self._list_in_catalog(conn, case)
             self.store.save(conn, case, self.now(), deadlines)
             self._warn_provisional(conn, case, deadlines.values())
+
+    def _list_in_catalog(self, conn: Connection, case: LoadedCase) -> None:
+        """S8: a grant of data the catalog did not list adds it to the catalog, in the same
+        transaction; if the catalog refuses the record the data authority is told why."""
+        data = case.workflow.last_task.data if case.workflow.last_task else {}
+        addition = data.get("catalog_addition")
+        if not isinstance(addition, dict) or data.get("outcome") != "granted":
+            return
+        try:  # the record is checked whole before anything is written
+            version = resources.add_from_case(conn, access.case_number(case.id), addition,
+                                              now=self.now())
+        except EngineError as exc:
+            case.events.append(PendingEvent(self.now(), SYSTEM, "catalog_addition_refused",
+                                            rule="S8", details={"message": exc.message}))
+            return
+        if version is not None:
+            case.events.append(PendingEvent(self.now(), SYSTEM, "catalog_changed", rule="S8",
+                                            details={"catalog_version": version.version,
+                                                     "dataset_id": version.changes[0]["id"]}))
 
     def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:
         fresh = []

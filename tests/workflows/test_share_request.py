@@ -192,6 +192,12 @@ def test_S8_approving_uncatalogued_data_adds_it_to_the_catalog(gf: Govflow) -> N
         "dataset": "新生儿疾病筛查结果", "provider_dept": "dept_health",
         "share_class": "conditional", "data_items": REQUEST["data_items"]}
     assert (done.data["outcome"], done.data["decision_rule"]) == ("granted", "S8")
+    listed = gf.dataset(f"S8-GF{case.id:06d}")          # HB 22: 列入政务数据资源目录
+    assert (listed.name, listed.provider_dept, listed.share_class, listed.open_class,
+            listed.data_items) == ("新生儿疾病筛查结果", "dept_health", "conditional",
+                                   "not_open", tuple(REQUEST["data_items"]))
+    changed = [e for e in done.events if e.action == "catalog_changed"]
+    assert [e.details["catalog_version"] for e in changed] == [listed.version]
     refused = confirmed(gf, gf.start_case("share_request", UNCATALOGUED, user="carl"))
     refused = complete(gf, refused, "UserTask_catalog_answer", "alice", REFUSAL)
     assert (refused.data["outcome"], refused.data["decision_rule"]) == ("refused", "S8")
@@ -223,6 +229,7 @@ def test_S8_silence_approves_where_the_profile_says_so_across_the_spring_festiva
     assert (done.data["outcome"], done.data["decided_by"], done.data["decision_rule"]) == (
         "granted", "system", "S8")
     assert done.data["catalog_addition"]["dataset"] == "新生儿疾病筛查结果"
+    assert gf.dataset(f"S8-GF{case.id:06d}").share_class == "conditional"
 
 
 def test_S9_a_request_matching_an_approved_scenario_is_granted_directly(gf: Govflow) -> None:
