@@ -193,3 +193,18 @@ def test_S2_the_provider_reads_the_catalog_facts_in_words_not_keys(shipped) -> N
     assert "有条件共享" in html and "资源目录版本" in html and "目录所列数据项" in html
     for key in ("dataset_items", "catalog_version", "share_class", ">conditional<", "in_catalog"):
         assert key not in html.replace('name="share_class"', ""), key
+
+
+def test_S2_the_api_refuses_a_declared_provider_or_class_and_creates_nothing(shipped) -> None:
+    gf, app = shipped
+    client, headers = app.test_client(), bearer(app, "carl")
+    for extra in ({"provider_dept": "dept_health"}, {"share_class": "unconditional"},
+                  {"data_items": ["姓名", "银行账号"]}):
+        sent = client.post("/api/v1/cases", headers=headers, json={
+            "process_id": "share_request", "data": {**REQUEST, **extra}})
+        assert sent.status_code == 422
+        assert set(sent.get_json()["error"]["errors"]) == set(extra)
+    assert client.get("/api/v1/cases", headers=headers).get_json()["total"] == 0
+    made = client.post("/api/v1/cases", headers=headers,
+                       json={"process_id": "share_request", "data": REQUEST})
+    assert made.status_code == 201 and made.get_json()["data"]["provider_dept"] == "dept_health"
