@@ -142,6 +142,9 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
             start = workflow.get_tasks(state=TaskState.READY)[0]
             form = _start_form(deployed.spec)
             self.forms.validate(form, data, lambda: directory.active_departments(conn))
+            if user is not None:
+                mine = directory.groups_of(conn, user)
+                self.forms.check_submitter(form, data, mine, access.ADMIN_GROUP in mine)
             if form is not None:
                 data.update(resources.route(conn, self.forms.schema(form), data))
             receipt = self._receipt(conn, user, received_at, received_reason, now)

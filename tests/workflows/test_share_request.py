@@ -450,3 +450,11 @@ def test_S3_an_administrator_records_a_paper_letters_receipt_with_a_reason(gf) -
     recorded = [e for e in gf.get_case(case.id).events if e.action == "receipt_time_recorded"]
     assert [(e.actor, e.details["reason"]) for e in recorded] == [
         ("root", "纸质来函于11月16日收到，今日录入")]
+
+
+def test_S2_nobody_requests_in_another_departments_name(gf: Govflow) -> None:
+    errors = refused_at_start(gf, {**REQUEST, "requester_dept": "dept_public_security"})
+    assert set(errors) == {"requester_dept"}
+    on_behalf = gf.start_case("share_request", {**REQUEST, "requester_dept":
+                                                "dept_public_security"}, user="root")
+    assert on_behalf.data["requester_dept"] == "dept_public_security"
