@@ -371,7 +371,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases):
 
     def _list_in_catalog(self, conn: Connection, case: LoadedCase) -> None:
         """S8: a grant of data the catalog did not list adds it to the catalog, in the same
-        transaction; if the catalog refuses the record the data authority is told why."""
+        transaction; a record the catalog refuses is noted in the case's audit trail."""
         data = case.workflow.last_task.data if case.workflow.last_task else {}
         addition = data.get("catalog_addition")
         if not isinstance(addition, dict) or data.get("outcome") != "granted":
