@@ -9,6 +9,8 @@ so the web, the API and the CLI refuse exactly the same data:
   and legal bases must say something, not only spaces or punctuation;
 - `"x-directory": "department"` — the value names an active department of the directory
   (not a role group such as `administrators`, not an unknown or member-less group);
+- `"x-own-department": true` — the submitting user belongs to the department named
+  (administrators excepted): nobody submits in another department's name;
 - `"x-differs-from": KEY` — the value is not the case's KEY (a department never
   provides data to itself), and `"x-subset-of": KEY` — every item is among the case's
   KEY (a completed request asks only for items of its dataset); both checked when the
@@ -19,8 +21,8 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
@@ -100,6 +102,18 @@ class FormLibrary:
                                  + "、".join(map(str, extra)))
         if errors:
             raise InvalidTaskData(f"the form has errors in: {', '.join(sorted(errors))}", errors)
+
+    def check_submitter(self, name: str | None, data: dict[str, Any],
+                        user_groups: frozenset[str], is_admin: bool) -> None:
+        """Refuse a submission in the name of a department the user does not belong to."""
+        if name is None or is_admin:
+            return
+        errors = {field: "不是您所在的部门 (not your department)"
+                  for field, prop in self.schema(name).get("properties", {}).items()
+                  if prop.get("x-own-department") and data.get(field) is not None
+                  and data[field] not in user_groups}
+        if errors:
+            raise InvalidTaskData("you may only submit for your own department", errors)
 
     def _validator(self, name: str) -> Any:
         validator = self._validators.get(name)

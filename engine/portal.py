@@ -79,7 +79,8 @@ def find(conn: Connection, number: str, code: str) -> int:
     return case_id
 
 
-def public_status(case: CaseView, titles: dict[str, str]) -> PublicStatus:
+def public_status(case: CaseView, group_titles: dict[str, str]) -> PublicStatus:
+    """What the tracker shows; `group_titles` names the deciding body by its title."""
     titles = {t.id: t.title for t in case.tasks}
     steps = tuple(Milestone(e.at, e.action, titles.get(e.task_id or "") if e.task_id else None)
                   for e in case.events if e.action in MILESTONES)
@@ -87,4 +88,4 @@ def public_status(case: CaseView, titles: dict[str, str]) -> PublicStatus:
     received = case.data.get("received_at")
     received_at = dt.datetime.fromisoformat(received) if received else case.started_at
     return PublicStatus(case_number(case.id), case.process_id, case.status, received_at,
-                        case.completed_at, result_of(case.data, titles), steps, waiting)
+                        case.completed_at, result_of(case.data, group_titles), steps, waiting)

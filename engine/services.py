@@ -223,6 +223,9 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                              "send that message to start a case")
         form = _start_form(deployed.spec)
         self.forms.validate(form, data, lambda: directory.active_departments(conn))
+        if user is not None:
+            mine = directory.groups_of(conn, user)
+            self.forms.check_submitter(form, data, mine, access.ADMIN_GROUP in mine)
         if form is not None:
             data.update(resources.route(conn, self.forms.schema(form), data))
         receipt = self._receipt(conn, user, received_at, received_reason, now)
@@ -522,6 +525,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             if workflow.completed and case.status != "completed":
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
+                self._list_in_catalog(conn, case)
             outgoing = take_thrown(workflow, f"case {case.id}")
             case.events += [PendingEvent(self.now(), SYSTEM, "message_sent", details={
                 "message_name": m.name, "data": m.payload, "correlation": m.correlation})
@@ -532,6 +536,25 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             self._warn_provisional(conn, case, deadlines.values())
             self._notify_step(conn, case, was_open - case.open_tasks, started, notices)
         self._deliver_all(conn, outgoing, case.id)
+
+    def _list_in_catalog(self, conn: Connection, case: LoadedCase) -> None:
+        """S8: a grant of data the catalog did not list adds it to the catalog, in the same
+        transaction; a record the catalog refuses is noted in the case's audit trail."""
+        data = case.workflow.last_task.data if case.workflow.last_task else {}
+        addition = data.get("catalog_addition")
+        if not isinstance(addition, dict) or data.get("outcome") != "granted":
+            return
+        try:  # the record is checked whole before anything is written
+            version = resources.add_from_case(conn, access.case_number(case.id), addition,
+                                              now=self.now())
+        except EngineError as exc:
+            case.events.append(PendingEvent(self.now(), SYSTEM, "catalog_addition_refused",
+                                            rule="S8", details={"message": exc.message}))
+            return
+        if version is not None:
+            case.events.append(PendingEvent(self.now(), SYSTEM, "catalog_changed", rule="S8",
+                                            details={"catalog_version": version.version,
+                                                     "dataset_id": version.changes[0]["id"]}))
 
     def _assign_new_tasks(self, case: LoadedCase) -> list[NewHumanTask]:
         fresh = []

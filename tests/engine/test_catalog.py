@@ -28,8 +28,8 @@ def test_S1_a_malformed_csv_is_refused_naming_row_and_field_and_changes_nothing(
         gf: Govflow, tmp_path: Path) -> None:
     before = snapshot(gf)
     bad = tmp_path / "catalog.csv"
-    bad.write_text(HEADER + GOOD_ROW + "CIVIL-BAD,坏数据,dept_civil,shared,不予开放,姓名,依据充分的条款\n",
-                   encoding="utf-8")
+    bad_row = "CIVIL-BAD,坏数据,dept_civil,shared,不予开放,姓名,依据充分的条款\n"
+    bad.write_text(HEADER + GOOD_ROW + bad_row, encoding="utf-8")
     with pytest.raises(InvalidCatalog) as refused:
         gf.import_catalog(bad, by="dora")
     assert refused.value.message.startswith("row 3, field share_class:")

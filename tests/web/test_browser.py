@@ -108,3 +108,29 @@ def test_the_case_page_highlights_the_path_taken_on_the_diagram(page, live_url, 
     assert {"StartEvent_received", "Gateway_share_class", "Flow_conditional"} <= set(done)
     assert "UserTask_provider_review" in active
     assert "ScriptTask_grant_at_once" not in done
+
+
+def test_S8_the_data_authority_edits_the_catalog_and_a_department_only_reads_it(
+        page, live_url, wgf) -> None:
+    from govflow.demo import seed_catalog
+    seed_catalog(wgf)
+    sign_in(page, live_url, "dora")
+    page.click("nav >> text=资源目录")
+    page.fill("input[name=q]", "低保")
+    page.click("form.filters button")
+    assert page.locator("#catalog tbody tr").count() == 1
+    page.click("text=CIVIL-DIBAO")
+    page.click("text=编辑")
+    page.select_option("#f-share_class", "not_shared")
+    page.click("form button.primary")
+    page.wait_for_selector("#err-reason")                       # a change needs a reason
+    page.fill("#f-reason", "经评估，低保对象名单不予共享")
+    page.click("form button.primary")
+    assert "资源目录已保存为新版本" in page.inner_text(".flash")
+    assert "不予共享" in page.inner_text("dl.data")
+    assert "经评估，低保对象名单不予共享" in page.inner_text("table.grid")
+    assert wgf.dataset("CIVIL-DIBAO").share_class == "not_shared"
+    page.context.clear_cookies()
+    sign_in(page, live_url, "alice")
+    page.goto(f"{live_url}/catalog/CIVIL-DIBAO")
+    assert "不予共享" in page.inner_text("dl.data") and page.locator("text=编辑").count() == 0

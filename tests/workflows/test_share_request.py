@@ -196,6 +196,12 @@ def test_S8_approving_uncatalogued_data_adds_it_to_the_catalog(gf: Govflow) -> N
         "dataset": "新生儿疾病筛查结果", "provider_dept": "dept_health",
         "share_class": "conditional", "data_items": REQUEST["data_items"]}
     assert (done.data["outcome"], done.data["decision_rule"]) == ("granted", "S8")
+    listed = gf.dataset(f"S8-GF{case.id:06d}")          # HB 22: 列入政务数据资源目录
+    assert (listed.name, listed.provider_dept, listed.share_class, listed.open_class,
+            listed.data_items) == ("新生儿疾病筛查结果", "dept_health", "conditional",
+                                   "not_open", tuple(REQUEST["data_items"]))
+    changed = [e for e in done.events if e.action == "catalog_changed"]
+    assert [e.details["catalog_version"] for e in changed] == [listed.version]
     refused = confirmed(gf, gf.start_case("share_request", UNCATALOGUED, user="carl"))
     refused = complete(gf, refused, "UserTask_catalog_answer", "alice", REFUSAL)
     assert (refused.data["outcome"], refused.data["decision_rule"]) == ("refused", "S8")
@@ -227,6 +233,7 @@ def test_S8_silence_approves_where_the_profile_says_so_across_the_spring_festiva
     assert (done.data["outcome"], done.data["decided_by"], done.data["decision_rule"]) == (
         "granted", "system", "S8")
     assert done.data["catalog_addition"]["dataset"] == "新生儿疾病筛查结果"
+    assert gf.dataset(f"S8-GF{case.id:06d}").share_class == "conditional"
 
 
 def test_S9_a_request_matching_an_approved_scenario_is_granted_directly(gf: Govflow) -> None:
@@ -448,3 +455,11 @@ def test_S3_an_administrator_records_a_paper_letters_receipt_with_a_reason(gf) -
     recorded = [e for e in gf.get_case(case.id).events if e.action == "receipt_time_recorded"]
     assert [(e.actor, e.details["reason"]) for e in recorded] == [
         ("root", "纸质来函于11月16日收到，今日录入")]
+
+
+def test_S2_nobody_requests_in_another_departments_name(gf: Govflow) -> None:
+    errors = refused_at_start(gf, {**REQUEST, "requester_dept": "dept_public_security"})
+    assert set(errors) == {"requester_dept"}
+    on_behalf = gf.start_case("share_request", {**REQUEST, "requester_dept":
+                                                "dept_public_security"}, user="root")
+    assert on_behalf.data["requester_dept"] == "dept_public_security"
