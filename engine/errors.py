@@ -4,9 +4,12 @@
     ├── NotFound
     │   ├── CaseNotFound             no case with that id (or not visible to the user)
     │   ├── TaskNotFound             no open task with that id (or not visible to the user)
-    │   └── ProcessNotFound          no deployed process with that id
+    │   ├── ProcessNotFound          no deployed process with that id
+    │   ├── UserNotFound             no user with that name
+    │   └── GroupNotFound            no group with that name
     ├── BpmnValidationError          a BPMN file cannot be deployed; names file, element, line
     ├── InvalidTaskData              submitted form data fails the task's schema
+    ├── InvalidInput                 an administrator's entry is malformed; correct it
     ├── AttachmentRejected           a file is empty, too large or not an accepted type
     ├── InvalidToken                 an API bearer token is missing, unknown or revoked
     ├── NotAllowed                   the user may not act on this task or case
@@ -52,6 +55,20 @@ class TaskNotFound(NotFound):
 
 class ProcessNotFound(NotFound):
     code = "process_not_found"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+class GroupNotFound(NotFound):
+    code = "group_not_found"
+
+
+class InvalidInput(EngineError):
+    """An administrator's entry (user, group, reason, case data) is malformed."""
+
+    code = "invalid_input"
 
 
 class BpmnValidationError(EngineError):

@@ -218,6 +218,8 @@ groups = Table(
     Column("title", String(300), nullable=False),
     # department | role
     Column("kind", String(20), nullable=False),
+    # the user who answers for the group's work (reminders, stuck tasks)
+    Column("supervisor", String(200)),
 )
 
 memberships = Table(
