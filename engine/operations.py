@@ -66,6 +66,7 @@ class Incident:
     """A failure in words: what kind, where, and what data it lacked."""
 
     case_id: int
+    version_id: int
     element_id: str | None
     kind: str        # division_by_zero | missing_data | time_limit | no_group | bad_value | other
     fields: tuple[str, ...]
@@ -79,7 +80,7 @@ class StuckTask:
     why: str         # assignee_left | no_active_member | "" (not stuck)
 
 
-def explain_incident(case_id: int, incident: dict[str, Any],
+def explain_incident(case_id: int, version_id: int, incident: dict[str, Any],
                      data: dict[str, Any]) -> Incident:
     message = str(incident.get("message") or "")
     fields: tuple[str, ...] = ()
@@ -99,7 +100,7 @@ def explain_incident(case_id: int, incident: dict[str, Any],
         kind = "bad_value"
     else:
         kind = "other"
-    return Incident(case_id, incident.get("element_id"), kind, fields, message,
+    return Incident(case_id, version_id, incident.get("element_id"), kind, fields, message,
                     incident.get("at"))
 
 
@@ -148,13 +149,16 @@ class Operations:
 
     def incidents(self) -> list[Incident]:
         with self.gf.db.read() as conn:
-            rows = conn.execute(select(cases.c.id, cases.c.incident, cases.c.data)
+            rows = conn.execute(select(cases.c.id, cases.c.version_id, cases.c.incident,
+                                       cases.c.data)
                                 .where(cases.c.status == "error").order_by(cases.c.id)).all()
-        return [explain_incident(r.id, r.incident or {}, r.data or {}) for r in rows]
+        return [explain_incident(r.id, r.version_id, r.incident or {}, r.data or {})
+                for r in rows]
 
     def incident(self, case_id: int) -> tuple[CaseView, Incident | None]:
         case = self.gf.get_case(case_id)
-        found = explain_incident(case.id, case.incident, case.data) if case.incident else None
+        found = (explain_incident(case.id, case.version_id, case.incident, case.data)
+                 if case.incident else None)
         return case, found
 
     def fix_and_retry(self, case_id: int, admin: str, data_text: str) -> CaseView:
@@ -243,8 +247,8 @@ class Operations:
                     created_at=created))
             self.gf._append_event(conn, task.case_id, PendingEvent(
                 self.gf.now(), admin, "task_reassigned", task_id, task.element_id,
-                details={"reason": reason, "from": before,
-                         "to": {"assignee": to_user} if to_user else {"groups": [to_group]}}))
+                details={"reason": reason, "to": to_user or to_group,
+                         "to_kind": "user" if to_user else "group", "from": before}))
         return self.gf.get_task(task_id)
 
 

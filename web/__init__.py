@@ -18,7 +18,24 @@ from engine.db import default_url
 from engine.desk import Desk
 from engine.services import Govflow
 
-from . import account, api, assets, auth, cases, errors, i18n, inbox, portal, security, tasks
+from . import (
+    account,
+    admin,
+    admin_calendar,
+    admin_ops,
+    admin_people,
+    admin_versions,
+    api,
+    assets,
+    auth,
+    cases,
+    errors,
+    i18n,
+    inbox,
+    portal,
+    security,
+    tasks,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -60,8 +77,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    admin.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, portal.bp, account.bp, assets.bp,
-                      api.bp):
+                      api.bp, admin_ops.bp, admin_people.bp, admin_calendar.bp, admin_versions.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="home", view_func=portal.home)
     return app
