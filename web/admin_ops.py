@@ -36,7 +36,7 @@ def console() -> Any:
     return render_template("admin/console.html", rows=rows, total=total, wanted=wanted,
                            incidents=operations().incidents(), tasks=operations().open_tasks(),
                            statuses=STATUSES, processes=desk().processes(),
-                           departments=desk().departments())
+                           departments=desk().departments(), **_targets())
 
 
 @bp.route("/cases/<int:case_id>")
@@ -44,8 +44,7 @@ def case(case_id: int) -> Any:
     found, incident = operations().incident(case_id)
     data = json.dumps(public_data(found.data), ensure_ascii=False, indent=2, sort_keys=True)
     return render_template("admin/case.html", case=found, incident=incident, data=data,
-                           users=[u for u in people().users() if u.is_active],
-                           groups=people().groups())
+                           **_targets())
 
 
 @bp.route("/cases/<int:case_id>/retry", methods=("POST",))
@@ -79,6 +78,12 @@ def reassign(task_id: str) -> Any:
     back = request.form.get("back")
     return redirect(url_for(".console") + "#tasks" if back == "console"
                     else url_for(".case", case_id=task.case_id))
+
+
+def _targets() -> dict[str, Any]:
+    """Whom a task can be reassigned to: active users, and groups with an active member."""
+    return {"users": [u for u in people().users() if u.is_active],
+            "groups": [gr for gr in people().groups() if gr.members]}
 
 
 def _admin() -> str:

@@ -108,3 +108,41 @@ def test_the_case_page_highlights_the_path_taken_on_the_diagram(page, live_url, 
     assert {"StartEvent_received", "Gateway_share_class", "Flow_conditional"} <= set(done)
     assert "UserTask_provider_review" in active
     assert "ScriptTask_grant_at_once" not in done
+
+
+def test_an_administrator_fixes_an_incident_and_reassigns_a_stuck_task(
+        page, live_url, wgf) -> None:
+    from engine.people import People
+
+    wgf.deploy((Path(__file__).parent.parent / "engine" / "models" / "probe.bpmn").read_bytes(),
+               "probe.bpmn")
+    with wgf.db.write() as conn:
+        directory.add_user(conn, "root", "系统管理员", password="root-pw",
+                           groups_=["administrators"], now=wgf.now())
+    broken = wgf.start_case("probe", {"total": 10, "divisor": 0, "threshold": 1,
+                                      "limit_days": 2})
+    stuck = start_share(wgf).tasks[0].id
+    wgf.claim_task(stuck, "amy")
+    People(wgf.db, wgf.now).set_active("amy", False)
+
+    sign_in(page, live_url, "root")
+    page.click("text=系统管理")
+    incident = page.inner_text("#incidents")
+    assert "除以零" in incident and "ZeroDivisionError" not in incident
+    page.click(f"#incidents >> text=GF{broken.id:06d}")
+    data = page.input_value("textarea[name=data]")
+    page.fill("textarea[name=data]", data.replace('"divisor": 0', '"divisor": 5'))
+    page.click("text=保存数据并重试")
+    assert "已重试" in page.inner_text(".flash")
+    assert page.inner_text("#case-status") == "办理中"
+    assert wgf.get_case(broken.id).data["ratio"] == 2
+
+    page.click("text=运行监控")
+    first = page.locator("#tasks tbody tr").first
+    assert "签收人已停用" in first.inner_text()
+    first.locator("select[name=to]").select_option("user:alice")
+    first.locator("input[name=reason]").fill("王卫健已调离")
+    first.locator("button", has_text="改派").click()
+    assert "任务已改派" in page.inner_text(".flash")
+    assert wgf.get_task(stuck).assignee == "alice"
+    assert wgf.get_case(wgf.get_task(stuck).case_id).events[-1].details["reason"] == "王卫健已调离"
