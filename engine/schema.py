@@ -195,6 +195,16 @@ outbox = Table(
 )
 Index("ix_outbox_unsent", outbox.c.sent_at, outbox.c.id)
 
+# The model an administrator is editing in the modeler, one per process, until deployed.
+model_drafts = Table(
+    "model_drafts", metadata,
+    Column("process_id", String(200), primary_key=True),
+    Column("file_name", String(500), nullable=False),
+    Column("xml", LargeBinary, nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+    Column("saved_by", String(200), nullable=False),
+)
+
 calendar_years = Table(
     "calendar_years", metadata,
     Column("year", Integer, primary_key=True, autoincrement=False),

@@ -14,11 +14,11 @@ from lxml import etree
 from sqlalchemy import case, func, select
 
 from .errors import InvalidInput, ProcessNotFound
+from .lint import MAX_MODEL_BYTES, ModelRefused, lint
 from .models import DeployResult
 from .schema import cases, process_versions
 from .services import Govflow
 
-MAX_MODEL_BYTES = 2 * 1024 * 1024
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 SPIFF = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
 # Parts of an element whose change matters to the people working it.
@@ -119,7 +119,11 @@ class Versions:
             raise InvalidInput("upload a .bpmn file")
         if not xml or len(xml) > MAX_MODEL_BYTES:
             raise InvalidInput(f"a model file is 1 byte to {MAX_MODEL_BYTES // 1024} KB")
-        return self.gf.deploy(xml, file_name.rsplit("/", 1)[-1][:200], by=admin)
+        name = file_name.rsplit("/", 1)[-1][:200]
+        problems = lint(xml, name, self.gf)
+        if problems:
+            raise ModelRefused(problems)
+        return self.gf.deploy(xml, name, by=admin)
 
     def rollback(self, version_id: int, admin: str) -> DeployResult:
         """Deploy an earlier version's XML again, as the newest version."""

@@ -17,6 +17,8 @@ FILES = {
     "bpmn-viewer.js": BUNDLE,
     "diagram-js.css": "dist/assets/diagram-js.css",
     "bpmn-js.css": "dist/assets/bpmn-js.css",
+    "bpmn-modeler.js": "dist/bpmn-modeler.production.min.js",
+    "bpmn-font.css": "dist/assets/bpmn-font/css/bpmn-embedded.css",
 }
 
 
