@@ -18,8 +18,10 @@ FILES = {
     "diagram-js.css": "dist/assets/diagram-js.css",
     "bpmn-js.css": "dist/assets/bpmn-js.css",
     "bpmn-modeler.js": "dist/bpmn-modeler.production.min.js",
-    "bpmn-font.css": "dist/assets/bpmn-font/css/bpmn-embedded.css",
+    "bpmn-font.css": "dist/assets/bpmn-font/css/bpmn.css",
 }
+# The icon font of the modeler's palette; bpmn-font.css asks for it at ../font/
+FONTS = ("bpmn.woff2", "bpmn.woff", "bpmn.ttf", "bpmn.eot", "bpmn.svg")
 
 
 def bpmn_js_available() -> bool:
@@ -38,3 +40,11 @@ def bpmn_js(name: str) -> Any:
     if not bpmn_js_available():
         abort(404, "bpmn-js is not installed: run `npm ci` in the govflow folder.")
     return send_from_directory(current_app.config["BPMN_JS_DIR"], FILES[name], max_age=86400)
+
+
+@bp.route("/font/<name>")
+def bpmn_font(name: str) -> Any:
+    if name not in FONTS or not bpmn_js_available():
+        abort(404)
+    return send_from_directory(Path(current_app.config["BPMN_JS_DIR"]) / "dist/assets/bpmn-font/font",
+                               name, max_age=86400)

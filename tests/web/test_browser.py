@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine import directory
+from engine.clock import SHANGHAI
 from tests.web.conftest import OBJECTION, make_app, start_share
 
 CHROMIUM = "/usr/bin/chromium"
@@ -146,3 +147,55 @@ def test_an_administrator_fixes_an_incident_and_reassigns_a_stuck_task(
     assert "任务已改派" in page.inner_text(".flash")
     assert wgf.get_task(stuck).assignee == "alice"
     assert wgf.get_case(wgf.get_task(stuck).case_id).events[-1].details["reason"] == "王卫健已调离"
+
+
+def test_an_administrator_changes_a_limit_in_the_modeler_and_deploys_it(
+        page, live_url, wgf) -> None:
+    with wgf.db.write() as conn:
+        directory.add_user(conn, "root", "系统管理员", password="root-pw",
+                           groups_=["administrators"], now=wgf.now())
+    old = start_share(wgf).tasks[0]
+    sign_in(page, live_url, "root")
+    page.goto(f"{live_url}/admin/modeler/share_probe")
+    page.wait_for_selector("#modeler[data-ready=true]", timeout=20000)
+    assert page.locator(".djs-palette [title='创建任务']").count() == 1
+
+    page.click("[data-element-id=UserTask_provider_review]")
+    assert page.input_value("#p-dueWorkingDays") == 'limits["share_answer_days"]'
+    page.fill("#p-dueWorkingDays", "15")
+    page.fill("#p-candidateGroupsExpression", "")
+    page.click("#apply")
+    page.click("[data-element-id=BoundaryEvent_answer_deadline]")
+    timer = page.input_value("#p-timer")
+    page.fill("#p-timer", timer.replace('limits["share_answer_days"]', "15"))
+    page.click("#apply")
+    page.click("#save")
+    page.wait_for_selector("#modeler[data-problems='1']")
+    assert "human task has no group" in page.inner_text("#problems")
+    assert page.locator(
+        ".gf-lint-error[data-element-id=UserTask_provider_review]").count() == 1
+    page.click("#deploy")                     # refused while the problem stands
+    page.wait_for_selector("#modeler[data-problems='1']")
+    assert [r.version for r in page_versions(wgf)] == [1]
+
+    page.click("[data-element-id=UserTask_provider_review]")
+    page.fill("#p-candidateGroupsExpression", "provider_dept")
+    page.click("#apply")
+    page.click("#deploy")
+    page.wait_for_selector("#modeler[data-deployed='2']", timeout=20000)
+    assert page.locator(".gf-lint-error").count() == 0
+
+    new = start_share(wgf).tasks[0]
+    assert new.due_at == wgf.deadline(wgf.now(), 15).due
+    assert wgf.get_task(old.id).due_at == wgf.deadline(wgf.now(), 10).due != new.due_at
+    page.click("button.link:has-text('退出')")
+    sign_in(page, live_url, "alice")
+    inbox = page.inner_text("table.inbox")
+    for task in (old, new):
+        assert wgf.get_task(task.id).due_at.astimezone(SHANGHAI).strftime("%Y-%m-%d") in inbox
+
+
+def page_versions(wgf):
+    from engine.versions import Versions
+
+    return Versions(wgf).of("share_probe")
