@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
+from engine.migration import Migrations
 from engine.versions import MAX_MODEL_BYTES
 
 from .admin import admin_blueprint, versions
@@ -53,3 +64,24 @@ def deploy() -> Any:
     flash(_("Deployed as version %(version)d; new cases start on it.", version=done.version)
           if done.created else _("Nothing changed: the file equals the newest version."), "info")
     return redirect(url_for(".index") + f"#{done.process_id}")
+
+
+@bp.route("/<int:version_id>/migrate", methods=("GET", "POST"))
+def migrate(version_id: int) -> Any:
+    """A dry run of moving this version's cases to the newest version; POST does it."""
+    row = versions().row(version_id)
+    newest = versions().of(row.process_id)[0]
+    if request.method == "POST":
+        plans = migrations().migrate(version_id, newest.id, g.user.username,
+                                     request.form.get("reason", ""))
+        flash(_("%(done)d of %(all)d cases moved to version %(version)d.",
+                done=sum(p.ok for p in plans), all=len(plans), version=newest.version), "info")
+        return redirect(url_for(".index") + f"#{row.process_id}")
+    return render_template("admin/migrate.html", row=row, newest=newest,
+                           plans=migrations().plan(version_id, newest.id))
+
+
+def migrations() -> Migrations:
+    if "migrations" not in current_app.extensions:
+        current_app.extensions["migrations"] = Migrations(versions().gf)
+    return current_app.extensions["migrations"]  # type: ignore[no-any-return]

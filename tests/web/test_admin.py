@@ -112,3 +112,16 @@ def test_versions_are_listed_compared_deployed_and_rolled_back(root, wgf) -> Non
     assert rows[0].version == 3
     assert root.get(f"/admin/versions/{rows[0].id}.bpmn").data == \
         root.get(f"/admin/versions/{rows[2].id}.bpmn").data
+
+
+def test_cases_are_moved_to_a_newer_version_after_a_dry_run(root, wgf) -> None:
+    case = start_share(wgf)
+    original = (MODELS / "share_probe.bpmn").read_bytes()
+    wgf.deploy(original.replace(b'limits[&quot;share_answer_days&quot;]', b'15', 1),
+               "share_probe.bpmn")
+    dry = root.get(f"/admin/versions/{case.version_id}/migrate").get_data(as_text=True)
+    assert "GF%06d" % case.id in dry and "dueWorkingDays" in dry
+    assert wgf.get_case(case.id).version == 1
+    root.post(f"/admin/versions/{case.version_id}/migrate", data={"reason": "新时限"})
+    moved = wgf.get_case(case.id)
+    assert moved.version == 2 and moved.tasks[-1].due_at == wgf.deadline(wgf.now(), 15).due
