@@ -109,6 +109,10 @@ def test_the_case_page_highlights_the_path_taken_on_the_diagram(page, live_url, 
     assert {"StartEvent_received", "Gateway_share_class", "Flow_conditional"} <= set(done)
     assert "UserTask_provider_review" in active
     assert "ScriptTask_grant_at_once" not in done
+    before = page.eval_on_selector(".djs-container svg .viewport", "g => g.getAttribute('transform')")
+    page.click(".diagram-zoom button[title='放大']")
+    after = page.eval_on_selector(".djs-container svg .viewport", "g => g.getAttribute('transform')")
+    assert after != before
 
 
 def test_an_administrator_fixes_an_incident_and_reassigns_a_stuck_task(
