@@ -22,6 +22,7 @@ from . import (
     account,
     admin,
     admin_calendar,
+    admin_decisions,
     admin_modeler,
     admin_ops,
     admin_people,
@@ -81,7 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     admin.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, portal.bp, account.bp, assets.bp,
                       api.bp, admin_ops.bp, admin_people.bp, admin_calendar.bp, admin_versions.bp,
-                      admin_modeler.bp):
+                      admin_modeler.bp, admin_decisions.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="home", view_func=portal.home)
     return app

@@ -185,7 +185,7 @@ def test_only_department_processes_are_started_by_staff_and_only_public_ones_by_
     assert client.get("/cases/new/public_probe").status_code == 404
 
 
-ADMIN_ARGS = {"process_id": "share_probe", "username": "alice", "name": "dept_health", "case_id": 1, "task_id": "x",
+ADMIN_ARGS = {"decision_id": "share_scenarios", "process_id": "share_probe", "username": "alice", "name": "dept_health", "case_id": 1, "task_id": "x",
               "action": "suspend", "version_id": 1}
 
 

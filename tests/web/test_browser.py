@@ -203,3 +203,33 @@ def page_versions(wgf):
     from engine.versions import Versions
 
     return Versions(wgf).of("share_probe")
+
+
+def test_an_administrator_edits_a_decision_table_and_deploys_it(page, live_url, wgf) -> None:
+    from engine.services import WORKFLOWS
+
+    wgf.deploy((WORKFLOWS / "share_request.bpmn").read_bytes(), "share_request.bpmn")
+    with wgf.db.write() as conn:
+        directory.add_user(conn, "root", "系统管理员", password="root-pw",
+                           groups_=["administrators"], now=wgf.now())
+    sign_in(page, live_url, "root")
+    page.goto(f"{live_url}/admin/decisions/share_scenarios")
+    page.wait_for_selector("#dmn[data-ready=true]", timeout=20000)
+    cell = page.locator(".tjs-table td", has_text="新生儿出生一件事").first
+    cell.click()
+    page.keyboard.press("End")
+    page.keyboard.type("X")
+    page.click("#deploy-table")               # '"新生儿出生一件事"X' is no expression
+    page.wait_for_selector("#problems li")
+    assert "OutputEntry_newborn_1" in page.inner_text("#problems")
+    cell.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Backspace")
+    page.keyboard.type('X"')
+    page.click("#deploy-table")
+    page.wait_for_selector("#dmn[data-deployed]", state="attached", timeout=20000)
+    assert page.get_attribute("#dmn", "data-deployed") == "share_request v2"
+    with wgf.db.read() as conn:
+        xml = wgf.definitions.xml(conn, wgf.definitions.latest(conn, "share_request").id)
+    assert "\"新生儿出生一件事X\"".encode() in xml
