@@ -77,8 +77,8 @@ def migrate(version_id: int) -> Any:
         flash(_("%(done)d of %(all)d cases moved to version %(version)d.",
                 done=sum(p.ok for p in plans), all=len(plans), version=newest.version), "info")
         return redirect(url_for(".index") + f"#{row.process_id}")
-    return render_template("admin/migrate.html", row=row, newest=newest,
-                           plans=migrations().plan(version_id, newest.id))
+    plans = migrations().plan(version_id, newest.id) if newest.id != version_id else []
+    return render_template("admin/migrate.html", row=row, newest=newest, plans=plans)
 
 
 def migrations() -> Migrations:
