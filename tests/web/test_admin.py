@@ -72,6 +72,9 @@ def test_a_case_is_suspended_resumed_cancelled_and_a_task_reassigned(root, wgf) 
     assert "支援" in html and "task_reassigned" not in html
     root.post(f"/admin/cases/{case.id}/cancel", data={"reason": "撤回"})
     assert wgf.get_case(case.id).status == "cancelled"
+    for page in (root.get("/cases"), root.get(f"/cases/{case.id}")):
+        html = page.get_data(as_text=True)
+        assert "已撤销" in html and ">cancelled<" not in html
 
 
 def test_a_year_is_previewed_then_entered(root, wgf, clock) -> None:
