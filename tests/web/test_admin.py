@@ -128,3 +128,11 @@ def test_cases_are_moved_to_a_newer_version_after_a_dry_run(root, wgf) -> None:
     root.post(f"/admin/versions/{case.version_id}/migrate", data={"reason": "新时限"})
     moved = wgf.get_case(case.id)
     assert moved.version == 2 and moved.tasks[-1].due_at == wgf.deadline(wgf.now(), 15).due
+
+
+def test_the_admin_pages_speak_english_when_asked(root, wgf) -> None:
+    with root.session_transaction() as session:
+        session["lang"] = "en"
+    html = root.get("/admin/").get_data(as_text=True)
+    assert "Operations" in html and "Incidents" in html and "运行监控" not in html
+    assert "The working-day calendar ends on 2026-12-31, in 32 days" in html
