@@ -135,4 +135,4 @@ def test_the_admin_pages_speak_english_when_asked(root, wgf) -> None:
         session["lang"] = "en"
     html = root.get("/admin/").get_data(as_text=True)
     assert "Operations" in html and "Incidents" in html and "运行监控" not in html
-    assert "The working-day calendar ends on 2026-12-31, in 32 days" in html
+    assert "The working-day calendar ends on 2026-12-31, in 41 days" in html
