@@ -5,10 +5,13 @@
     │   ├── CaseNotFound             no case with that id (or not visible to the user)
     │   ├── TaskNotFound             no open task with that id (or not visible to the user)
     │   ├── ProcessNotFound          no deployed process with that id
-    │   └── DatasetNotFound          no dataset with that id in the resource catalog
+    │   ├── DatasetNotFound          no dataset with that id in the resource catalog
+    │   ├── UserNotFound             no user with that name
+    │   └── GroupNotFound            no group with that name
     ├── BpmnValidationError          a BPMN file cannot be deployed; names file, element, line
     ├── InvalidTaskData              submitted form data fails the task's schema
     │   └── InvalidCatalog           a catalog file or dataset is malformed; names row and field
+    ├── InvalidInput                 an administrator's entry is malformed; correct it
     ├── AttachmentRejected           a file is empty, too large or not an accepted type
     ├── InvalidToken                 an API bearer token is missing, unknown or revoked
     ├── NotAllowed                   the user may not act on this task or case
@@ -60,6 +63,20 @@ class ProcessNotFound(NotFound):
 
 class DatasetNotFound(NotFound):
     code = "dataset_not_found"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+
+
+class GroupNotFound(NotFound):
+    code = "group_not_found"
+
+
+class InvalidInput(EngineError):
+    """An administrator's entry (user, group, reason, case data) is malformed."""
+
+    code = "invalid_input"
 
 
 class BpmnValidationError(EngineError):

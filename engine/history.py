@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 from lxml import etree
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import (
+    BoundaryEvent,
+    EventBasedGateway,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection
 
@@ -40,7 +48,7 @@ def case_path(conn: Connection, store: CaseStore, definitions: Definitions,
         name = element_id(task.task_spec)  # instances of a multi-instance task included
         if task.state == TaskState.COMPLETED:
             done.add(name)
-        elif task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED):
+        elif _waits_here(task):
             active.add(name)
     xml = definitions.xml(conn, version_id)
     flows = _flows(xml)
@@ -49,6 +57,18 @@ def case_path(conn: Connection, store: CaseStore, definitions: Definitions,
     taken = {fid for fid, (src, dst) in flows.items() if src in done and dst in reached}
     return CasePath(tuple(sorted((done & elements) | taken)),
                     tuple(sorted((active - done) & elements)), element_names(xml))
+
+
+def _waits_here(task: Any) -> bool:
+    """Where the case stands: a human task to do, or an event the flow has reached.
+
+    Not a join gateway waiting for its other branches, nor a boundary timer (or an event
+    subprocess's start) that has not fired: those are watches, not positions."""
+    spec = task.task_spec
+    if task.state == TaskState.READY and getattr(spec, "manual", False):
+        return True
+    return (task.state == TaskState.WAITING and isinstance(spec, CatchingEvent)
+            and not isinstance(spec, BoundaryEvent | StartEvent | EventBasedGateway))
 
 
 def _tree(xml: bytes) -> etree._Element:

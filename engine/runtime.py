@@ -281,7 +281,7 @@ class CaseStore:
         """Write the case and its derived rows; raise Conflict if it changed meanwhile."""
         workflow = case.workflow
         data = case_data(workflow)
-        if case.status != "error":
+        if case.status not in ("error", "suspended"):   # an administrator's hold stays
             case.status = "completed" if workflow.completed else "running"
         saved_state = self.codec.dump(workflow, case.task_cache)
         events, head, seq = chain_rows(case.id, case.audit_head, case.audit_seq, case.events)

@@ -76,7 +76,7 @@ cases = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("process_id", String(200), nullable=False),
     Column("version_id", ForeignKey("process_versions.id"), nullable=False),
-    # running | completed | error
+    # running | completed | error | suspended | cancelled (the last two by an administrator)
     Column("status", String(20), nullable=False),
     Column("requester", String(300)),
     Column("data", Json, nullable=False),
@@ -287,6 +287,16 @@ contacts = Table(
     Column("username", ForeignKey("users.username"), primary_key=True),
     Column("email", String(300)),
     Column("language", String(5), nullable=False, default="zh", server_default="zh"),
+)
+
+# The model an administrator is editing in the modeler, one per process, until deployed.
+model_drafts = Table(
+    "model_drafts", metadata,
+    Column("process_id", String(200), primary_key=True),
+    Column("file_name", String(500), nullable=False),
+    Column("xml", LargeBinary, nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
+    Column("saved_by", String(200), nullable=False),
 )
 
 calendar_years = Table(

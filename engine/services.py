@@ -78,8 +78,9 @@ PROFILE_KEY = "jurisdiction_profile"
 #: Who the running step acts for, as scripts see it through `actor()`.
 _ACTING: contextvars.ContextVar[str] = contextvars.ContextVar("acting", default=SYSTEM)
 _INSERT_CASE = insert(cases)
-_TASK_ACCESS = ("SELECT case_id, element_id, state, assignee, form, completed_by,"
-                " candidate_groups FROM human_tasks WHERE id = :task_id")
+_TASK_ACCESS = ("SELECT t.case_id, t.element_id, t.state, t.assignee, t.form, t.completed_by,"
+                " t.candidate_groups, c.status FROM human_tasks t JOIN cases c"
+                " ON c.id = t.case_id WHERE t.id = :task_id")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class TaskAccess:
     form: str | None
     completed_by: str | None
     candidate_groups: tuple[str, ...]
+    case_status: str = "running"
+
+
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
@@ -257,7 +261,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
     def claim_task(self, task_id: str, user: str) -> TaskView:
         with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
+            task = self._open_task(conn, task_id, work=True)
             if task.assignee == user:
                 return queries.get_task(conn, task_id)
             if task.assignee is not None:
@@ -275,7 +279,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
     def unclaim_task(self, task_id: str, user: str) -> TaskView:
         with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
+            task = self._open_task(conn, task_id, work=True)
             if task.assignee != user:
                 raise NotAllowed(f"task {task_id} is not claimed by {user}")
             conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
@@ -289,7 +293,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
         if not reason or not reason.strip():
             raise NotAllowed("a transfer needs a reason")
         with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
+            task = self._open_task(conn, task_id, work=True)
             if task.assignee not in (user, None):
                 raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}")
             self._require_candidate(conn, task, user)
@@ -305,7 +309,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
     def complete_task(self, task_id: str, user: str, data: dict[str, Any]) -> CaseView:
         """Submit a task's form and run the case until it waits again."""
         with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
+            task = self._open_task(conn, task_id, work=True)
             if task.assignee is not None and task.assignee != user:
                 raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}",
                                          assignee=task.assignee)
@@ -468,7 +472,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             case = self.store.load(conn, case_id, self.definitions)
             due = {task_id: t for task_id, t in case.timers.items()
                    if t.fire_at is not None and t.fire_at <= now and not t.provisional}
-            if not due or case.status == "error":
+            if not due or case.status in ("error", "suspended"):
                 self.store.put_back(case)
                 return []
             for task_id, timer in due.items():
@@ -633,18 +637,22 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             tasks=tasks, timers=tuple(sorted(case.timers.values(), key=_timer_order)),
             events=case.saved_events, sla=case.sla)
 
-    def _open_task(self, conn: Connection, task_id: str) -> TaskAccess:
+    def _open_task(self, conn: Connection, task_id: str, *, work: bool = False) -> TaskAccess:
+        """The open task; with `work`, also refuse while an administrator holds its case."""
         raw = RawSQL.of(conn)
         row = raw.one(conn, _TASK_ACCESS, {"task_id": task_id})
         if row is None:
             raise TaskNotFound(f"task {task_id} does not exist")
-        case_id, element_id, state, assignee, form, completed_by, groups = row
+        case_id, element_id, state, assignee, form, completed_by, groups, status = row
         task = TaskAccess(task_id, case_id, element_id, state, assignee, form, completed_by,
-                          tuple(raw.read_doc(groups)))
+                          tuple(raw.read_doc(groups)), status)
         if task.state != "open":
             raise Conflict(f"task {task_id} is already {task.state}"
                            + (f" by {task.completed_by}" if task.completed_by else ""),
                            state=task.state)
+        if work and task.case_status == "suspended":
+            raise Conflict(f"case {task.case_id} is suspended by an administrator",
+                           state=task.case_status)
         return task
 
     def _require_candidate(self, conn: Connection, task: TaskAccess, user: str) -> None:

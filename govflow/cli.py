@@ -432,3 +432,129 @@ def bench_reminders(args: tuple[str, ...]) -> None:
     from bench.reminders import main as run
 
     sys.exit(run(list(args)))
+
+
+# -- people: users, groups and memberships -------------------------------------------------
+
+def _people(gf: Govflow) -> Any:
+    from engine.people import People
+
+    return People(gf.db, gf.now)
+
+
+def _user_line(user: Any) -> str:
+    state = "active" if user.is_active else "deactivated"
+    return f"{user.username}  {user.display_name}  {state}  {','.join(user.groups) or '-'}"
+
+
+def _group_line(group: Any) -> str:
+    return (f"{group.name}  {group.title}  {group.kind}  supervisor {group.supervisor or '-'}"
+            f"  members {','.join(group.members) or '-'}")
+
+
+def _password(given: str | None) -> str:
+    """The password from --password, else from the GOVFLOW_PASSWORD variable, else asked."""
+    import os
+
+    if given:
+        return given
+    if os.environ.get("GOVFLOW_PASSWORD"):
+        return os.environ["GOVFLOW_PASSWORD"]
+    if not sys.stdin.isatty():
+        raise ValueError("give the password with --password or GOVFLOW_PASSWORD")
+    return str(click.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@main.group()
+def user() -> None:
+    """Users: add, list, deactivate, set a password."""
+
+
+@command(user, "add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="The name people see.")
+@click.option("--group", "groups_", multiple=True, help="A group to join (repeatable).")
+@click.option("--password", default=None, help="Else GOVFLOW_PASSWORD, else asked.")
+def user_add(gf: Govflow, username: str, display_name: str, groups_: tuple[str, ...],
+             password: str | None) -> Any:
+    """Create a user."""
+    added = _people(gf).add_user(username, display_name, _password(password), groups_)
+    return added if click.get_current_context().params.get("as_json") else (
+        f"user {added.username} added")
+
+
+@command(user, "list")
+def user_list(gf: Govflow) -> Any:
+    """List every user with their groups."""
+    found = _people(gf).users()
+    return found if click.get_current_context().params.get("as_json") else (
+        "\n".join(_user_line(u) for u in found) or "no users")
+
+
+@command(user, "deactivate")
+@click.argument("username")
+def user_deactivate(gf: Govflow, username: str) -> Any:
+    """Deactivate a user: no sign-in, no API tokens; the history keeps their name."""
+    done = _people(gf).set_active(username, False)
+    return done if click.get_current_context().params.get("as_json") else (
+        f"user {done.username} deactivated")
+
+
+@command(user, "passwd")
+@click.argument("username")
+@click.option("--password", default=None, help="Else GOVFLOW_PASSWORD, else asked.")
+def user_passwd(gf: Govflow, username: str, password: str | None) -> Any:
+    """Set a new password for a user."""
+    done = _people(gf).set_password(username, _password(password))
+    return done if click.get_current_context().params.get("as_json") else (
+        f"password of {done.username} changed")
+
+
+@main.group()
+def group() -> None:
+    """Groups: departments and roles."""
+
+
+@command(group, "add")
+@click.argument("name")
+@click.option("--title", required=True, help="The name people see.")
+@click.option("--kind", type=click.Choice(["department", "role"]), default="department")
+@click.option("--supervisor", default=None, help="The user who answers for the group.")
+def group_add(gf: Govflow, name: str, title: str, kind: str, supervisor: str | None) -> Any:
+    """Create a group."""
+    added = _people(gf).add_group(name, title, kind, supervisor)
+    return added if click.get_current_context().params.get("as_json") else (
+        f"group {added.name} added")
+
+
+@command(group, "list")
+def group_list(gf: Govflow) -> Any:
+    """List every group with its supervisor and active members."""
+    found = _people(gf).groups()
+    return found if click.get_current_context().params.get("as_json") else (
+        "\n".join(_group_line(g) for g in found) or "no groups")
+
+
+@main.group()
+def member() -> None:
+    """Memberships: who belongs to which group."""
+
+
+@command(member, "add")
+@click.argument("username")
+@click.argument("group_name")
+def member_add(gf: Govflow, username: str, group_name: str) -> Any:
+    """Add a user to a group."""
+    found = _people(gf).add_member(username, group_name)
+    return found if click.get_current_context().params.get("as_json") else (
+        f"{username} is a member of {found.name}")
+
+
+@command(member, "remove")
+@click.argument("username")
+@click.argument("group_name")
+def member_remove(gf: Govflow, username: str, group_name: str) -> Any:
+    """Remove a user from a group."""
+    found = _people(gf).remove_member(username, group_name)
+    return found if click.get_current_context().params.get("as_json") else (
+        f"{username} left {found.name}")

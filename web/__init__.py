@@ -20,6 +20,13 @@ from engine.services import Govflow
 
 from . import (
     account,
+    admin,
+    admin_calendar,
+    admin_decisions,
+    admin_modeler,
+    admin_ops,
+    admin_people,
+    admin_versions,
     api,
     assets,
     auth,
@@ -75,8 +82,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    admin.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, portal.bp, account.bp, assets.bp,
-                      api.bp, catalog.bp, notifications.bp, supervision.bp):
+                      api.bp, catalog.bp, notifications.bp, supervision.bp, admin_ops.bp,
+                      admin_people.bp, admin_calendar.bp, admin_versions.bp, admin_modeler.bp,
+                      admin_decisions.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="home", view_func=portal.home)
     return app

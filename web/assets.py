@@ -17,6 +17,21 @@ FILES = {
     "bpmn-viewer.js": BUNDLE,
     "diagram-js.css": "dist/assets/diagram-js.css",
     "bpmn-js.css": "dist/assets/bpmn-js.css",
+    "bpmn-modeler.js": "dist/bpmn-modeler.production.min.js",
+    "bpmn-font.css": "dist/assets/bpmn-font/css/bpmn.css",
+}
+# The icon fonts of the modelers; their stylesheets ask for them at ../font/
+FONTS = {f"{kind}.{ext}": f"../{'bpmn-js' if kind == 'bpmn' else 'dmn-js'}/dist/assets/"
+         f"{kind}-font/font" for kind in ("bpmn", "dmn")
+         for ext in ("woff2", "woff", "ttf", "eot", "svg")}
+# The decision table editor (dmn-js), for administrators
+DMN_FILES = {
+    "dmn-modeler.js": "dist/dmn-modeler.production.min.js",
+    "dmn-js-shared.css": "dist/assets/dmn-js-shared.css",
+    "dmn-js-decision-table.css": "dist/assets/dmn-js-decision-table.css",
+    "dmn-js-decision-table-controls.css": "dist/assets/dmn-js-decision-table-controls.css",
+    "dmn-js-drd.css": "dist/assets/dmn-js-drd.css",
+    "dmn-font.css": "dist/assets/dmn-font/css/dmn.css",
 }
 
 
@@ -36,3 +51,19 @@ def bpmn_js(name: str) -> Any:
     if not bpmn_js_available():
         abort(404, "bpmn-js is not installed: run `npm ci` in the govflow folder.")
     return send_from_directory(current_app.config["BPMN_JS_DIR"], FILES[name], max_age=86400)
+
+
+@bp.route("/font/<name>")
+def bpmn_font(name: str) -> Any:
+    if name not in FONTS or not bpmn_js_available():
+        abort(404)
+    return send_from_directory(Path(current_app.config["BPMN_JS_DIR"]) / FONTS[name], name,
+                               max_age=86400)
+
+
+@bp.route("/dmn-js/<name>")
+def dmn_js(name: str) -> Any:
+    folder = Path(current_app.config["BPMN_JS_DIR"]).parent / "dmn-js"
+    if name not in DMN_FILES or not (folder / DMN_FILES[name]).is_file():
+        abort(404)
+    return send_from_directory(folder, DMN_FILES[name], max_age=86400)

@@ -187,3 +187,47 @@ def test_only_department_processes_are_started_by_staff_and_only_public_ones_by_
     assert client.get("/portal/apply/share_probe").status_code == 404
     auth.login("carl")
     assert client.get("/cases/new/public_probe").status_code == 404
+
+
+ADMIN_ARGS = {"decision_id": "share_scenarios", "process_id": "share_probe", "username": "alice", "name": "dept_health", "case_id": 1, "task_id": "x",
+              "action": "suspend", "version_id": 1}
+
+
+def admin_routes(app) -> list[tuple[str, str]]:
+    """Every route of every admin blueprint, with its methods, filled with sample values."""
+    found = []
+    with app.test_request_context():
+        from flask import url_for
+        for rule in app.url_map.iter_rules():
+            if not rule.endpoint.startswith("admin_"):
+                continue
+            path = url_for(rule.endpoint, **{k: ADMIN_ARGS[k] for k in rule.arguments})
+            found += [(method.lower(), path) for method in sorted(rule.methods & {"GET", "POST"})]
+    return found
+
+
+@pytest.mark.parametrize("user", [u for u in USERS if u != "root"])
+def test_only_administrators_reach_the_admin_pages(client, auth, wgf, user) -> None:
+    start_share(wgf)
+    routes = admin_routes(client.application)
+    assert len(routes) >= 20
+    if user:
+        auth.login(user)
+    for method, path in routes:
+        response = getattr(client, method)(path, data={"reason": "r", "to": "user:carl"})
+        if user is None:
+            assert response.status_code == 302 and "/auth/login" in response.location, path
+        else:
+            assert response.status_code == 403, (method, path)
+    assert wgf.get_case(1).status == "running" and wgf.get_task(
+        wgf.get_case(1).tasks[0].id).assignee is None
+    assert [u.username for u in client.application.extensions["people"].users()
+            if not u.is_active] == []
+
+
+def test_root_reaches_every_admin_page(client, auth, wgf) -> None:
+    start_share(wgf)
+    auth.login("root")
+    for method, path in admin_routes(client.application):
+        if method == "get" and "/diff" not in path:
+            assert client.get(path).status_code == 200, path

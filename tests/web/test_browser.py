@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from engine import directory
+from engine.clock import SHANGHAI
 from tests.web.conftest import OBJECTION, make_app, start_share
 
 CHROMIUM = "/usr/bin/chromium"
@@ -108,6 +109,11 @@ def test_the_case_page_highlights_the_path_taken_on_the_diagram(page, live_url, 
     assert {"StartEvent_received", "Gateway_share_class", "Flow_conditional"} <= set(done)
     assert "UserTask_provider_review" in active
     assert "ScriptTask_grant_at_once" not in done
+    before = page.eval_on_selector(".djs-container svg .viewport", "g => g.getAttribute('transform')")
+    page.click(".diagram-zoom button[title='放大']")
+    after = page.eval_on_selector(".djs-container svg .viewport", "g => g.getAttribute('transform')")
+    assert after != before
+
 
 
 def test_S8_the_data_authority_edits_the_catalog_and_a_department_only_reads_it(
@@ -134,3 +140,123 @@ def test_S8_the_data_authority_edits_the_catalog_and_a_department_only_reads_it(
     sign_in(page, live_url, "alice")
     page.goto(f"{live_url}/catalog/CIVIL-DIBAO")
     assert "不予共享" in page.inner_text("dl.data") and page.locator("text=编辑").count() == 0
+
+
+def test_an_administrator_fixes_an_incident_and_reassigns_a_stuck_task(
+        page, live_url, wgf) -> None:
+    from engine.people import People
+
+    wgf.deploy((Path(__file__).parent.parent / "engine" / "models" / "probe.bpmn").read_bytes(),
+               "probe.bpmn")
+    with wgf.db.write() as conn:
+        directory.add_user(conn, "root", "系统管理员", password="root-pw",
+                           groups_=["administrators"], now=wgf.now())
+    broken = wgf.start_case("probe", {"total": 10, "divisor": 0, "threshold": 1,
+                                      "limit_days": 2})
+    stuck = start_share(wgf).tasks[0].id
+    wgf.claim_task(stuck, "amy")
+    People(wgf.db, wgf.now).set_active("amy", False)
+
+    sign_in(page, live_url, "root")
+    page.click("text=系统管理")
+    incident = page.inner_text("#incidents")
+    assert "除以零" in incident and "ZeroDivisionError" not in incident
+    page.click(f"#incidents >> text=GF{broken.id:06d}")
+    data = page.input_value("textarea[name=data]")
+    page.fill("textarea[name=data]", data.replace('"divisor": 0', '"divisor": 5'))
+    page.click("text=保存数据并重试")
+    assert "已重试" in page.inner_text(".flash")
+    assert page.inner_text("#case-status") == "办理中"
+    assert wgf.get_case(broken.id).data["ratio"] == 2
+
+    page.click("text=运行监控")
+    first = page.locator("#tasks tbody tr").first
+    assert "签收人已停用" in first.inner_text()
+    first.locator("select[name=to]").select_option("user:alice")
+    first.locator("input[name=reason]").fill("王卫健已调离")
+    first.locator("button", has_text="改派").click()
+    assert "任务已改派" in page.inner_text(".flash")
+    assert wgf.get_task(stuck).assignee == "alice"
+    assert wgf.get_case(wgf.get_task(stuck).case_id).events[-1].details["reason"] == "王卫健已调离"
+
+
+def test_an_administrator_changes_a_limit_in_the_modeler_and_deploys_it(
+        page, live_url, wgf) -> None:
+    with wgf.db.write() as conn:
+        directory.add_user(conn, "root", "系统管理员", password="root-pw",
+                           groups_=["administrators"], now=wgf.now())
+    old = start_share(wgf).tasks[0]
+    sign_in(page, live_url, "root")
+    page.goto(f"{live_url}/admin/modeler/share_probe")
+    page.wait_for_selector("#modeler[data-ready=true]", timeout=20000)
+    assert page.locator(".djs-palette [title='创建任务']").count() == 1
+
+    page.click("[data-element-id=UserTask_provider_review]")
+    assert page.input_value("#p-dueWorkingDays") == 'limits["share_answer_days"]'
+    page.fill("#p-dueWorkingDays", "15")
+    page.fill("#p-candidateGroupsExpression", "")
+    page.click("#apply")
+    page.click("[data-element-id=BoundaryEvent_answer_deadline]")
+    timer = page.input_value("#p-timer")
+    page.fill("#p-timer", timer.replace('limits["share_answer_days"]', "15"))
+    page.click("#apply")
+    page.click("#save")
+    page.wait_for_selector("#modeler[data-problems='1']")
+    assert "human task has no group" in page.inner_text("#problems")
+    assert page.locator(
+        ".gf-lint-error[data-element-id=UserTask_provider_review]").count() == 1
+    page.click("#deploy")                     # refused while the problem stands
+    page.wait_for_selector("#modeler[data-problems='1']")
+    assert [r.version for r in page_versions(wgf)] == [1]
+
+    page.click("[data-element-id=UserTask_provider_review]")
+    page.fill("#p-candidateGroupsExpression", "provider_dept")
+    page.click("#apply")
+    page.click("#deploy")
+    page.wait_for_selector("#modeler[data-deployed='2']", timeout=20000)
+    assert page.locator(".gf-lint-error").count() == 0
+
+    new = start_share(wgf).tasks[0]
+    assert new.due_at == wgf.deadline(wgf.now(), 15).due
+    assert wgf.get_task(old.id).due_at == wgf.deadline(wgf.now(), 10).due != new.due_at
+    page.click("button.link:has-text('退出')")
+    sign_in(page, live_url, "alice")
+    inbox = page.inner_text("table.inbox")
+    for task in (old, new):
+        assert wgf.get_task(task.id).due_at.astimezone(SHANGHAI).strftime("%Y-%m-%d") in inbox
+
+
+def page_versions(wgf):
+    from engine.versions import Versions
+
+    return Versions(wgf).of("share_probe")
+
+
+def test_an_administrator_edits_a_decision_table_and_deploys_it(page, live_url, wgf) -> None:
+    from engine.services import WORKFLOWS
+
+    wgf.deploy((WORKFLOWS / "share_request.bpmn").read_bytes(), "share_request.bpmn")
+    with wgf.db.write() as conn:
+        directory.add_user(conn, "root", "系统管理员", password="root-pw",
+                           groups_=["administrators"], now=wgf.now())
+    sign_in(page, live_url, "root")
+    page.goto(f"{live_url}/admin/decisions/share_scenarios")
+    page.wait_for_selector("#dmn[data-ready=true]", timeout=20000)
+    cell = page.locator(".tjs-table td", has_text="新生儿出生一件事").first
+    cell.click()
+    page.keyboard.press("End")
+    page.keyboard.type("X")
+    page.click("#deploy-table")               # '"新生儿出生一件事"X' is no expression
+    page.wait_for_selector("#problems li")
+    assert "OutputEntry_newborn_1" in page.inner_text("#problems")
+    cell.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Backspace")
+    page.keyboard.type('X"')
+    page.click("#deploy-table")
+    page.wait_for_selector("#dmn[data-deployed]", state="attached", timeout=20000)
+    assert page.get_attribute("#dmn", "data-deployed") == "share_request v2"
+    with wgf.db.read() as conn:
+        xml = wgf.definitions.xml(conn, wgf.definitions.latest(conn, "share_request").id)
+    assert "\"新生儿出生一件事X\"".encode() in xml
