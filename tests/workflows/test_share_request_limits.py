@@ -43,7 +43,9 @@ def writes(gf: Govflow) -> tuple[int, int, int]:
     """Audit events, outbox rows and the sum of case revisions: anything a tick could write."""
     with gf.db.read() as conn:
         return (conn.execute(select(func.count()).select_from(audit_events)).scalar_one(),
-                conn.execute(select(func.count()).select_from(outbox)).scalar_one(),
+                # reminder rungs (催办) are the ladder's own sends, not a timer's
+                conn.execute(select(func.count()).select_from(outbox)
+                             .where(outbox.c.rung.is_(None))).scalar_one(),
                 conn.execute(select(func.coalesce(func.sum(cases.c.revision), 0))).scalar_one())
 
 
