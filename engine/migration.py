@@ -24,7 +24,7 @@ from sqlalchemy import delete, select, update
 from .access import case_number
 from .audit import PendingEvent
 from .errors import Conflict, InvalidInput
-from .schema import cases, human_tasks, task_candidates
+from .schema import cases, human_tasks, reminders, task_candidates
 from .services import Govflow
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -108,6 +108,8 @@ class Migrations:
             # The waiting tasks are entered again: their rows are written anew from the new
             # definition (groups, form, due date), then the claims are put back.
             conn.execute(delete(task_candidates).where(task_candidates.c.task_id.in_(claims)))
+            # their reminder ladders follow the new due dates
+            conn.execute(delete(reminders).where(reminders.c.task_id.in_(claims)))
             conn.execute(delete(human_tasks).where(human_tasks.c.id.in_(claims)))
             case.open_tasks = set()
             case.events.append(PendingEvent(self.gf.now(), admin, "case_migrated", details={

@@ -8,10 +8,12 @@ from engine.decisions import Decisions
 from engine.errors import InvalidInput
 from engine.services import Govflow
 
-REQUEST = {"requester_dept": "dept_public_security", "provider_dept": "dept_health",
-           "requester_name": "公安厅", "dataset": "出生医学证明", "share_class": "conditional",
-           "purpose": "落户", "data_items": ["姓名"], "scenario": "新生儿落户",
-           "scope": "公安厅", "term": "2027-12-31", "scenario_id": "JL26-001"}
+# HEALTH-BIRTH is conditional and provided by dept_health in the demo catalog; 公安厅's
+# scenario JL26-001 allows 姓名 and 出生日期 (share_scenarios.dmn).
+REQUEST = {"requester_dept": "dept_public_security", "requester_name": "公安厅",
+           "dataset_id": "HEALTH-BIRTH", "purpose": "落户", "data_items": ["姓名"],
+           "scenario": "新生儿落户", "scope": "公安厅", "term": "2027-12-31",
+           "scenario_id": "JL26-001"}
 
 
 def test_an_edited_table_is_deployed_and_decides_new_cases(gf: Govflow) -> None:
@@ -20,12 +22,12 @@ def test_an_edited_table_is_deployed_and_decides_new_cases(gf: Govflow) -> None:
     assert listed["share_scenarios"] == ("share_request",)
     table = decisions.xml("share_scenarios")
     assert "新生儿出生一件事".encode() in table
-    old = gf.start_case("share_request", REQUEST, user="carl")
+    old = gf.start_case("share_request", REQUEST, user="pete")
     edited = table.replace("新生儿出生一件事".encode(), "出生一件事（新）".encode())
     [done] = decisions.deploy("share_scenarios", edited, "root")
     assert (done.process_id, done.version, done.created) == ("share_request", 2, True)
     assert "出生一件事（新）".encode() in decisions.xml("share_scenarios")
-    new = gf.start_case("share_request", REQUEST, user="carl")
+    new = gf.start_case("share_request", REQUEST, user="pete")
     assert (old.data["scenario_title"], new.data["scenario_title"]) == (
         "新生儿出生一件事", "出生一件事（新）")
 

@@ -39,7 +39,7 @@ def test_a_dry_run_lists_changes_and_blockers_then_migration_recomputes_dates(gf
     [moved] = [t for t in after.tasks if t.state == "open"]
     assert after.version_id == v2 and moved.assignee == "alice"
     assert moved.due_at == gf.deadline(gf.now(), 5).due != task.due_at
-    assert [t.fire_at for t in after.timers] == [gf.deadline(DATA_RECEIVED(after), 5).due]
+    assert [t.fire_at for t in after.timers] == [gf.deadline(DATA_RECEIVED(after), 5).runs_out]
     assert after.events[-1].action == "case_migrated"
     assert after.events[-1].details == {"reason": "时限按新规定", "from": 1, "to": 2}
     assert gf.get_case(broken.id).version_id == v1

@@ -12,8 +12,8 @@ from engine.people import People
 from engine.services import Govflow
 
 MODELS = Path(__file__).parent / "models"
-SHARE = {"share_class": "conditional", "provider_dept": "dept_health",
-         "requester_dept": "dept_civil"}
+# HEALTH-BIRTH is conditional and provided by dept_health in the demo catalog.
+SHARE = {"dataset_id": "HEALTH-BIRTH", "data_items": ["姓名"], "requester_dept": "dept_civil"}
 
 
 @pytest.fixture
