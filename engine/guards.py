@@ -110,7 +110,7 @@ def weigh(value, what: str = "this data") -> object:
         item = stack.pop()
         kind = type(item)
         if kind in _TEXT:
-            total += 1 + len(item) // 100
+            total += len(item) // 100
         elif kind is dict or kind is MappingProxyType:
             total += 1 + 2 * len(item)
             if total <= MAX_ITEMS:
@@ -120,11 +120,33 @@ def weigh(value, what: str = "this data") -> object:
             total += 1 + len(item)
             if total <= MAX_ITEMS:
                 stack.extend(item)
-        else:
-            total += 1
         if total > MAX_ITEMS:
             raise too_big(what)
     return value
+
+
+_SAVED_SCALARS = (str, float, bool, type(None))
+_SAVED_KEYS = (str, int, float, bool, type(None))
+
+
+def check_saveable(value) -> None:
+    """Task data is saved as JSON: refuse what cannot be (call after `weigh`)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _SAVED_SCALARS):
+            continue
+        if isinstance(item, int):
+            if not -2**63 <= item < 2**64:
+                raise ScriptError("an integer over 64 bits cannot be saved in task data")
+        elif isinstance(item, dict):
+            if not all(isinstance(key, _SAVED_KEYS) for key in item):
+                raise ScriptError("task data can only have text or number keys")
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        else:
+            raise ScriptError(f"a {type(item).__name__} cannot be saved in task data")
 
 
 def collect(iterable, what: str) -> list:

@@ -157,7 +157,11 @@ class SandboxPolicy(RestrictingNodeTransformer):
     def _refuse_constant_call(self, node: ast.Call) -> None:
         """`'a'.ljust(10**9)`, `bytes(10**9)`, `pow(3, 2**99999, 7)` with constant
         arguments are refused at deploy time, as they would be at run time."""
-        args = [_static(arg) for arg in node.args]
+        try:
+            args = [_static(arg) for arg in node.args]
+        except ScriptError as exc:
+            self.error(node, exc.message)
+            return
         if node.keywords or _NOT_STATIC in args:
             return
         func, check = node.func, None
@@ -316,10 +320,14 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         context["__builtins__"] = self._builtins
         try:
             self._run(exec, code, context, "script")
-        finally:
+        except BaseException:
             self._clean(context, external_context, before)
-        # Task data is saved as JSON in C: nothing too large to walk may enter it.
-        guards.weigh(context, "the task data this script leaves")
+            self._drop_oversized(context)
+            raise
+        self._clean(context, external_context, before)
+        dropped = self._drop_oversized(context)
+        if dropped:
+            raise ScriptError(f"the script left task data that cannot be saved: {dropped}")
         return True
 
     def check_for_overwrite(self, context, external_context):
@@ -357,6 +365,19 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptError(f"{kind} ran out of memory") from None
         finally:
             CURRENT.reset(token)
+
+    @staticmethod
+    def _drop_oversized(context) -> str:
+        """Task data is saved as JSON, in C: a value too large to walk is dropped, even
+        from a script that failed half-way."""
+        dropped = ""
+        for key, value in list(context.items()):
+            try:
+                guards.check_saveable(guards.weigh(value))
+            except ScriptError as exc:
+                del context[key]
+                dropped += f"{'; ' if dropped else ''}{key} ({exc.message})"
+        return dropped
 
     def _clean(self, context, external_context, before) -> None:
         for key in list(context):
