@@ -13,11 +13,9 @@ from engine.errors import ScriptError
 from engine.guards import (
     MAX_ITEMS,
     MAX_TEXT,
-    MAX_WIDTH,
     collect,
     guarded_add,
     guarded_pow,
-    tick,
     ticking,
     too_big,
     weigh,

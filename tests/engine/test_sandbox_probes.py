@@ -163,7 +163,7 @@ RUNTIME = [  # found when they run
     "x = 'ab'\nwhile True:\n    x = x + x",
     "def f(n):\n    return f(n + 1)\nf(0)",
     "def f(n):\n    return f(n - 1) + f(n - 1) if n else 1\nx = f(100)",
-    "keep = []\nwhile True:\n    keep.append('x' * 10 ** 7)",
+    "keep = []\nwhile True:\n    keep.append('x' * 10 ** 6)",
 ]
 
 
