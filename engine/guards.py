@@ -126,12 +126,16 @@ def weigh(value, what: str = "this data") -> object:
                 stack.extend(item.values())
         elif kind in (list, tuple, set, frozenset):
             total += 1 + len(item)
-            if total <= MAX_ITEMS:
-                kinds = set(map(type, item))  # at C speed: most lists hold plain values
-                if kinds <= _TEXT_KINDS:
-                    total += sum(map(len, item)) // 100
-                elif not kinds <= _SCALARS:
-                    stack.extend(item)
+            if total > MAX_ITEMS:
+                raise too_big(what)
+            if len(item) < 32:
+                stack.extend(item)
+                continue
+            kinds = set(map(type, item))  # at C speed: long lists mostly hold plain values
+            if kinds <= _TEXT_KINDS:
+                total += sum(map(len, item)) // 100
+            elif not kinds <= _SCALARS:
+                stack.extend(item)
         if total > MAX_ITEMS:
             raise too_big(what)
     return value

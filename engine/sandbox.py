@@ -149,13 +149,17 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         external_context = external_context or {}
         self.check_for_overwrite(context, external_context)
         code = self._code(script, "exec", "script")
-        before = set(context)
+        snapshot = dict(context)
+        before = set(snapshot)
         context.update(external_context)
         context["__builtins__"] = self._builtins
         try:
             self._run(exec, code, context, "script")
         except BaseException:
-            self._clean(context, external_context, before)
+            # A failed script leaves no new values (the step is retried from the task's
+            # input); what it changed in place is dropped if it can no longer be saved.
+            context.clear()
+            context.update(snapshot)
             self._drop_oversized(context)
             raise
         self._clean(context, external_context, before)
