@@ -39,7 +39,6 @@ from RestrictedPython.Guards import (
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
 )
-from RestrictedPython.PrintCollector import PrintCollector
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
 
 from engine import guards
@@ -64,6 +63,20 @@ from engine.model_limits import ModelScriptEngine
 from engine.sandbox_builtins import getiter, guarded_getattr, make_builtins
 from engine.sandbox_policy import SandboxPolicy
 
+class _NoPrint:
+    """print() in a script is accepted and discarded, without formatting its arguments
+    (printing walks nested data in C)."""
+
+    def __init__(self, _getattr_=None) -> None:
+        pass
+
+    def _call_print(self, *objects, **kwargs) -> None:
+        pass
+
+    def __call__(self) -> str:
+        return ""
+
+
 _INPLACE: dict[str, Callable] = {
     "+=": lambda a, b: guarded_add(a, b, operator.iadd),
     "*=": lambda a, b: guarded_mul(a, b, operator.imul),
@@ -81,11 +94,11 @@ _GUARDS: dict[str, object] = {
     "_unpack_sequence_": guarded_unpack_sequence,
     "_inplacevar_": lambda op, a, b: _INPLACE[op](a, b),
     "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
-    "_print_": PrintCollector,  # print() output is collected and discarded
+    "_print_": _NoPrint,
     "_loop_tick_": tick, "_guarded_pow_": guarded_pow, "_guarded_mul_": guarded_mul,
     "_guarded_add_": guarded_add, "_guarded_lshift_": guarded_lshift,
     "_guarded_mod_": guarded_mod, "_format_": guarded_format, "_compared_": compared,
-    "_hashed_": hashed,
+    "_hashed_": hashed, "_combined_": compared,
 }
 _PLAIN = frozenset({str, float, bool, type(None)})  # task data values that need no check
 

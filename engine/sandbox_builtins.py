@@ -255,6 +255,7 @@ _TEXT_METHODS = {
 _METHOD_GUARDS: dict[type, dict[str, object]] = {
     str: _TEXT_METHODS, bytes: _TEXT_METHODS,
     int: {"to_bytes": _to_bytes},
+    tuple: {"index": _walking, "count": _walking},
     list: {"extend": _extend, "sort": _sort, "index": _walking, "count": _walking,
            "remove": _walking},
     dict: {name: _keyed for name in ("get", "pop", "setdefault", "update", "fromkeys")},

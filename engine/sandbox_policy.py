@@ -34,6 +34,7 @@ _BINOPS = {ast.Pow: guarded_pow, ast.Mult: guarded_mul, ast.Add: guarded_add,
 _BINOP_GUARDS = {ast.Pow: "_guarded_pow_", ast.Mult: "_guarded_mul_",
                  ast.Add: "_guarded_add_", ast.LShift: "_guarded_lshift_",
                  ast.Mod: "_guarded_mod_"}
+_SET_OPERATORS = (ast.BitOr, ast.BitAnd, ast.BitXor, ast.Sub)
 _NOT_STATIC = object()
 _PADDING = frozenset({"ljust", "rjust", "center", "zfill"})
 
@@ -121,7 +122,12 @@ class SandboxPolicy(RestrictingNodeTransformer):
         self._refuse_if_too_big(node)
         node = super().visit_BinOp(node)
         guard = _BINOP_GUARDS.get(type(node.op))
-        return _call(guard, [node.left, node.right], node) if guard else node
+        if guard:
+            return _call(guard, [node.left, node.right], node)
+        if isinstance(node.op, _SET_OPERATORS):  # set and dict-view operators hash items
+            node.left = self._guarded("_combined_", node.left)
+            node.right = self._guarded("_combined_", node.right)
+        return node
 
     def _refuse_if_too_big(self, node: ast.AST) -> None:
         """A constant expression that is bound to be refused is refused at deploy time."""
@@ -143,6 +149,16 @@ class SandboxPolicy(RestrictingNodeTransformer):
     def visit_Dict(self, node: ast.Dict) -> ast.AST:
         node = self.node_contents_visit(node)
         node.keys = [k if k is None else self._guarded("_hashed_", k) for k in node.keys]
+        return node
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        node = super().visit_SetComp(node)
+        node.elt = self._guarded("_hashed_", node.elt)
+        return node
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        node = super().visit_DictComp(node)
+        node.key = self._guarded("_hashed_", node.key)
         return node
 
     def visit_Set(self, node: ast.Set) -> ast.AST:

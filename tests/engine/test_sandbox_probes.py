@@ -351,3 +351,21 @@ def test_task_data_that_cannot_be_saved_is_an_incident_not_a_failed_request(pgf,
     case = pgf.start_case("script_probe", {})
     assert case.status == "error" and "cannot be saved" in case.incident["message"]
     assert "x" not in case.data
+
+
+HEAVY = "t = (0,)\nfor i in range(60):\n    t = (t, t)\n"
+
+
+@pytest.mark.parametrize("use", [
+    "x = {t for _ in [0]}", "x = {t: 1 for _ in [0]}", "x = (t, t).count(t[0])",
+    "x = {}.keys() | [t]", "print(t)", "x = [t].index(t[1])", "x = max([t, t])",
+    "x = sorted([1, 2], key=lambda v: t)", "x = f'{t!r}'", "x = '%s' % (t,)",
+    "x = {1: 2}.get(t)",
+])
+def test_nested_data_that_would_take_hours_to_walk_is_refused_wherever_it_is_used(use):
+    from engine.sandbox import SandboxedEnvironment
+    env = SandboxedEnvironment(time_limit=LIMIT)
+    started = time.monotonic()
+    with pytest.raises(ScriptError, match="too large"):
+        env.execute(HEAVY + use, {})
+    assert time.monotonic() - started < LIMIT + SLACK
