@@ -223,7 +223,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         from a script that failed half-way."""
         dropped = ""
         for key, value in list(context.items()):
-            if type(value) in _PLAIN:
+            if type(value) in _PLAIN or (type(value) is int and -2**63 <= value < 2**64):
                 continue
             try:
                 guards.check_saveable(guards.weigh(value))

@@ -137,7 +137,12 @@ class SandboxPolicy(RestrictingNodeTransformer):
             self.error(node, exc.message)
 
     def _guarded(self, name: str, node: ast.expr) -> ast.expr:
-        return node if isinstance(node, ast.Constant) else _call(name, [node], node)
+        """`name(node)`, unless node is a constant or a display of constants."""
+        if isinstance(node, ast.Constant) or (
+                isinstance(node, ast.List | ast.Tuple | ast.Set) and len(node.elts) <= 64
+                and all(isinstance(elt, ast.Constant) for elt in node.elts)):
+            return node
+        return _call(name, [node], node)
 
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         # Comparing (and `in`, which hashes) walks nested data in C: check its size first.
