@@ -10,6 +10,7 @@ and must then end as an incident.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -26,6 +27,12 @@ MODELS = Path(__file__).parent / "models"
 LIMIT = 0.5         # the script time limit of these tests (the product's default)
 STEP_LIMIT = 2.0    # the step time limit (the product's default)
 SLACK = 0.5         # "within the limit, give or take half a second"
+
+
+def slack() -> float:
+    """Half a second on a machine with a core to spare, stretched by the load when other
+    processes queue for the CPU (the limit itself is measured in wall-clock time too)."""
+    return SLACK * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
 @pytest.fixture
@@ -179,7 +186,7 @@ def test_every_payload_ends_as_an_incident_within_the_limit(pgf, script):
     store_unchecked(pgf, script_model(script))
     case, elapsed = run_timed(pgf, "script_probe")
     assert case.status == "error" and case.incident["element_id"] == "ScriptTask_body"
-    assert elapsed < LIMIT + SLACK, f"{elapsed:.2f} s: {case.incident['message']}"
+    assert elapsed < LIMIT + slack(), f"{elapsed:.2f} s: {case.incident['message']}"
 
 
 def test_a_script_that_grows_the_process_too_much_is_stopped(tmp_path):
@@ -280,7 +287,7 @@ def test_a_deadline_of_millions_of_working_days_is_an_incident_at_once(pgf):
     pgf.deploy(script_model("due = deadline(working_days=2000000)"), "script_probe.bpmn")
     case, elapsed = run_timed(pgf, "script_probe")
     assert case.status == "error" and "at most 3650 working days" in case.incident["message"]
-    assert elapsed < LIMIT + SLACK
+    assert elapsed < LIMIT + slack()
 
 
 @pytest.mark.parametrize(("kind", "value", "message"), [
@@ -300,7 +307,7 @@ def test_a_timer_value_spiffworkflow_would_hang_on_is_refused(pgf, kind, value, 
     case, elapsed = run_timed(pgf, "timer_probe", {"value": value})
     assert case.status == "error" and message in case.incident["message"]
     assert case.incident["element_id"] == "Timer_wait"
-    assert elapsed < LIMIT + SLACK
+    assert elapsed < LIMIT + slack()
 
 
 def test_ordinary_timers_and_cycles_still_wait(pgf):
@@ -319,7 +326,7 @@ def test_a_multi_instance_of_ten_thousand_is_refused(pgf):
     case, elapsed = run_timed(pgf, "mi_probe", {"n": 10**4})
     assert case.status == "error" and "at most 200 instances" in case.incident["message"]
     assert case.incident["element_id"] == "ScriptTask_each"
-    assert elapsed < LIMIT + SLACK
+    assert elapsed < LIMIT + slack()
     assert pgf.start_case("mi_probe", {"n": 3}).status == "completed"
 
 
@@ -329,7 +336,7 @@ def test_a_script_gateway_loop_ends_as_an_incident_not_a_silent_stop(pgf):
     assert case.status == "error" and case.incident["element_id"] is not None
     assert ("depth of a case's task tree" in case.incident["message"]
             or "step exceeded its time limit" in case.incident["message"])
-    assert elapsed < STEP_LIMIT + SLACK
+    assert elapsed < STEP_LIMIT + slack()
     assert pgf.start_case("loop_probe", {"n": 0, "until": 5}).status == "completed"
 
 
@@ -368,4 +375,4 @@ def test_nested_data_that_would_take_hours_to_walk_is_refused_wherever_it_is_use
     started = time.monotonic()
     with pytest.raises(ScriptError, match="too large"):
         env.execute(HEAVY + use, {})
-    assert time.monotonic() - started < LIMIT + SLACK
+    assert time.monotonic() - started < LIMIT + slack()
