@@ -37,6 +37,7 @@ from .errors import (
 )
 from .forms import FormLibrary
 from .inbox import InboxQuery
+from .model_limits import run_engine_steps
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
@@ -49,7 +50,6 @@ from .runtime import (
     ready_human_tasks,
     spec_property,
 )
-from .model_limits import run_engine_steps
 from .sandbox import make_script_engine
 from .schema import cases, human_tasks, timers
 from .sla import SlaClock

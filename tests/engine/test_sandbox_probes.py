@@ -20,6 +20,7 @@ from sqlalchemy import insert
 
 from engine.db import Database
 from engine.errors import BpmnValidationError, ScriptError
+from engine.sandbox import SandboxedEnvironment
 from engine.schema import process_versions
 from engine.services import Govflow
 
@@ -190,7 +191,6 @@ def test_every_payload_ends_as_an_incident_within_the_limit(pgf, script):
 
 
 def test_a_script_that_grows_the_process_too_much_is_stopped(tmp_path):
-    from engine.sandbox import SandboxedEnvironment
     env = SandboxedEnvironment(time_limit=5, memory_limit=32 * 2**20)
     started = time.monotonic()
     with pytest.raises(ScriptError, match="memory limit of 32 MB"):
@@ -370,7 +370,6 @@ HEAVY = "t = (0,)\nfor i in range(60):\n    t = (t, t)\n"
     "x = {1: 2}.get(t)",
 ])
 def test_nested_data_that_would_take_hours_to_walk_is_refused_wherever_it_is_used(use):
-    from engine.sandbox import SandboxedEnvironment
     env = SandboxedEnvironment(time_limit=LIMIT)
     started = time.monotonic()
     with pytest.raises(ScriptError, match="too large"):
