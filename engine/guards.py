@@ -31,7 +31,7 @@ from engine.errors import ScriptError
 
 MAX_INT_BITS = 100_000             # ~30,000 decimal digits; far beyond any date or amount
 MAX_POW_BITS = 4_096               # exponent and modulus of a three-argument pow
-MAX_TEXT = 10_000_000              # characters of one str or bytes
+MAX_TEXT = 1_000_000               # characters of one str or bytes
 MAX_WIDTH = 100_000                # a format width or precision, a padding, round() digits
 MAX_ITEMS = 100_000                # items an operation walking nested data may visit
 MAX_MEMORY_GROWTH = 256 * 2**20    # bytes the process may grow by during one evaluation
@@ -40,6 +40,9 @@ _MEMORY_CHECK_EVERY = 0.01         # seconds between two looks at the process si
 _TEXT = (str, bytes)
 _CONTAINERS = (list, tuple, dict, set, frozenset, MappingProxyType)
 _SCALARS = frozenset({int, float, bool, type(None), complex})
+_TEXT_KINDS = frozenset(_TEXT)
+_INT_KINDS = frozenset({int, bool})
+_SAVED_PLAIN = frozenset({str, float, bool, type(None)})
 
 
 class TimeUp(BaseException):
@@ -58,8 +61,10 @@ class Run:
 
     def __init__(self, deadline: float, memory_growth: int = MAX_MEMORY_GROWTH) -> None:
         self.deadline = deadline
+        # Reading the process size costs more than a short evaluation: the first look,
+        # once the evaluation has run for a while, sets the baseline.
         self.next_memory_check = time.monotonic() + _MEMORY_CHECK_EVERY
-        self.memory_limit = resident_bytes() + memory_growth
+        self.memory_limit = -memory_growth
 
 
 CURRENT: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
@@ -82,7 +87,10 @@ def tick() -> None:
         raise TimeUp
     if now > run.next_memory_check:
         run.next_memory_check = now + _MEMORY_CHECK_EVERY
-        if resident_bytes() > run.memory_limit:
+        size = resident_bytes()
+        if run.memory_limit < 0:
+            run.memory_limit = size - run.memory_limit
+        elif size > run.memory_limit:
             raise MemoryUp
 
 
@@ -110,7 +118,7 @@ def weigh(value, what: str = "this data") -> object:
         item = stack.pop()
         kind = type(item)
         if kind in _TEXT:
-            total += 1 + len(item) // 100
+            total += len(item) // 100
         elif kind is dict or kind is MappingProxyType:
             total += 1 + 2 * len(item)
             if total <= MAX_ITEMS:
@@ -118,13 +126,47 @@ def weigh(value, what: str = "this data") -> object:
                 stack.extend(item.values())
         elif kind in (list, tuple, set, frozenset):
             total += 1 + len(item)
-            if total <= MAX_ITEMS:
+            if total > MAX_ITEMS:
+                raise too_big(what)
+            if len(item) < 32:
                 stack.extend(item)
-        else:
-            total += 1
+                continue
+            kinds = set(map(type, item))  # at C speed: long lists mostly hold plain values
+            if kinds <= _TEXT_KINDS:
+                total += sum(map(len, item)) // 100
+            elif not kinds <= _SCALARS:
+                stack.extend(item)
         if total > MAX_ITEMS:
             raise too_big(what)
     return value
+
+
+_SAVED_KEYS = frozenset({str, int, float, bool, type(None)})
+
+
+def check_saveable(value) -> None:
+    """Task data is saved as JSON: refuse what cannot be (call after `weigh`)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is float or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -2**63 <= item < 2**64:
+                raise ScriptError("an integer over 64 bits cannot be saved in task data")
+        elif kind is dict:
+            if not all(type(key) in _SAVED_KEYS for key in item):
+                raise ScriptError("task data can only have text or number keys")
+            stack.extend(item.values())
+        elif kind is list or kind is tuple or kind is set or kind is frozenset:
+            kinds = set(map(type, item))  # at C speed: most lists hold plain values
+            if kinds <= _INT_KINDS and item:
+                stack.append(max(map(abs, item)))
+            elif not kinds <= _SAVED_PLAIN:
+                stack.extend(item)
+        else:
+            raise ScriptError(f"a {type(item).__name__} cannot be saved in task data")
 
 
 def collect(iterable, what: str) -> list:

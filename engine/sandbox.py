@@ -6,14 +6,19 @@ keeps SpiffWorkflow's data contract (scripts read and write task data directly) 
 compiles with RestrictedPython and a stricter policy:
 
 * compile time: no imports, no class definitions, no names or attributes starting with
-  ``_``, no calls to getattr/open/exec/eval/type/vars/globals and friends. A rejected
-  source raises `ScriptError` before any of it runs; `check_script` reports the same
-  message at deploy time.
-* run time: only RestrictedPython's guards, a set of harmless builtins and the helpers
-  the engine passes in are visible. ``**``, ``*``, ``+`` and ``<<`` refuse results that
-  would be enormous, and a time limit stops runaway code without threads or signals:
-  the policy puts a `_loop_tick_()` call at the top of every loop body, function and
-  lambda, and every guarded iteration (comprehensions, unpacking, ``range``) ticks too.
+  ``_``, no calls to getattr/open/exec/eval/type/vars/globals and friends, and no
+  constant expression that is bound to be too large (``10**10**8``, ``f'{1:01000000000}'``).
+  A rejected source raises `ScriptError` before any of it runs; `check_script` reports
+  the same message at deploy time.
+* run time: only RestrictedPython's guards, the builtins of engine/sandbox_builtins.py
+  and the helpers the engine passes in (read-only) are visible. Every operator, builtin
+  and method that could run long in C or build a huge result checks sizes first
+  (engine/guards.py), so no single C-level call holds the GIL for long. A time limit stops
+  runaway Python code without threads or signals: the policy puts a `_loop_tick_()` call
+  at the top of every loop body, function and lambda, and every guarded iteration
+  (comprehensions, unpacking, ``range``) ticks too; the tick also watches the process size.
+* afterwards: task data a script leaves must be small enough to walk and saveable as
+  JSON; what is not is dropped and the script fails.
 
 Ordinary runtime errors (NameError, KeyError, ...) propagate unchanged so that
 SpiffWorkflow can still report the script line and its "did you mean" hints.
@@ -22,7 +27,6 @@ Deserializing a workflow drops its script engine: reattach one after every load.
 
 from __future__ import annotations
 
-import ast
 import functools
 import operator
 import time
@@ -35,8 +39,6 @@ from RestrictedPython.Guards import (
     guarded_iter_unpack_sequence,
     guarded_unpack_sequence,
 )
-from RestrictedPython.PrintCollector import PrintCollector
-from RestrictedPython.transformer import RestrictingNodeTransformer
 from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
 
 from engine import guards
@@ -59,16 +61,21 @@ from engine.guards import (
 )
 from engine.model_limits import ModelScriptEngine
 from engine.sandbox_builtins import getiter, guarded_getattr, make_builtins
+from engine.sandbox_policy import SandboxPolicy
 
-# Calls refused at compile time. The names are not in the builtins either; refusing the
-# call gives a clear message instead of a NameError, while a task-data field that merely
-# happens to be called `type` or `open` can still be read.
-FORBIDDEN_CALLS = frozenset({
-    "open", "exec", "eval", "compile", "getattr", "setattr", "delattr",
-    "type", "vars", "globals", "locals", "dir", "breakpoint", "input", "help", "exit",
-    "quit", "memoryview", "super", "object", "classmethod", "staticmethod", "property",
-    "iter", "next", "format", "ascii",
-})
+class _NoPrint:
+    """print() in a script is accepted and discarded, without formatting its arguments
+    (printing walks nested data in C)."""
+
+    def __init__(self, _getattr_=None) -> None:
+        pass
+
+    def _call_print(self, *objects, **kwargs) -> None:
+        pass
+
+    def __call__(self) -> str:
+        return ""
+
 
 _INPLACE: dict[str, Callable] = {
     "+=": lambda a, b: guarded_add(a, b, operator.iadd),
@@ -87,169 +94,13 @@ _GUARDS: dict[str, object] = {
     "_unpack_sequence_": guarded_unpack_sequence,
     "_inplacevar_": lambda op, a, b: _INPLACE[op](a, b),
     "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
-    "_print_": PrintCollector,  # print() output is collected and discarded
+    "_print_": _NoPrint,
     "_loop_tick_": tick, "_guarded_pow_": guarded_pow, "_guarded_mul_": guarded_mul,
     "_guarded_add_": guarded_add, "_guarded_lshift_": guarded_lshift,
     "_guarded_mod_": guarded_mod, "_format_": guarded_format, "_compared_": compared,
-    "_hashed_": hashed,
+    "_hashed_": hashed, "_combined_": compared,
 }
-_BINOPS = {ast.Pow: guarded_pow, ast.Mult: guarded_mul, ast.Add: guarded_add,
-           ast.LShift: guarded_lshift, ast.Mod: guarded_mod}
-_BINOP_GUARDS = {ast.Pow: "_guarded_pow_", ast.Mult: "_guarded_mul_",
-                 ast.Add: "_guarded_add_", ast.LShift: "_guarded_lshift_",
-                 ast.Mod: "_guarded_mod_"}
-_NOT_STATIC = object()
-_PADDING = frozenset({"ljust", "rjust", "center", "zfill"})
-
-
-def _static(node: ast.AST):
-    """The value of a constant expression made of literals and guarded operators."""
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        value = _static(node.operand)
-        return -value if isinstance(value, int | float) else _NOT_STATIC
-    if isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) <= 16:
-        values = [_static(elt) for elt in node.elts]
-        if _NOT_STATIC in values:
-            return _NOT_STATIC
-        return values if isinstance(node, ast.List) else tuple(values)
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        left, right = _static(node.left), _static(node.right)
-        if left is _NOT_STATIC or right is _NOT_STATIC:
-            return _NOT_STATIC
-        try:
-            return _BINOPS[type(node.op)](left, right)
-        except ScriptError:
-            raise
-        except Exception:  # noqa: BLE001 - e.g. 1 % 0: a run-time error, not ours to judge
-            return _NOT_STATIC
-    return _NOT_STATIC
-
-
-def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
-    call = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
-    return ast.fix_missing_locations(ast.copy_location(call, like))
-
-
-class SandboxPolicy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, plus our refusals and the injected guard calls."""
-
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> ast.AST:
-        names = ", ".join(alias.name for alias in node.names)
-        where = f"from {node.module} " if isinstance(node, ast.ImportFrom) else ""
-        self.error(node, f"import statements are not allowed ({where}import {names})")
-        return node
-
-    visit_ImportFrom = visit_Import
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        self.error(node, f"class definitions are not allowed (class {node.name})")
-        return node
-
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        if isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
-            self.error(node, f"calling {node.func.id}() is not allowed")
-            return self.node_contents_visit(node)
-        self._refuse_constant_call(node)
-        return super().visit_Call(node)
-
-    def _refuse_constant_call(self, node: ast.Call) -> None:
-        """`'a'.ljust(10**9)`, `bytes(10**9)`, `pow(3, 2**99999, 7)` with constant
-        arguments are refused at deploy time, as they would be at run time."""
-        args = [_static(arg) for arg in node.args]
-        if node.keywords or _NOT_STATIC in args:
-            return
-        func, check = node.func, None
-        if isinstance(func, ast.Name) and func.id in ("bytes", "pow", "round"):
-            check = {"bytes": lambda n, *a: guards.width(n // 100, "bytes()"),
-                     "pow": guards.check_pow,
-                     "round": lambda n, digits: guards.width(digits, "round() digits")}[func.id]
-        elif (isinstance(func, ast.Attribute) and func.attr in _PADDING
-              and isinstance(func.value, ast.Constant) and args):
-            check = lambda *a: guards.width(a[0], f"{func.attr}() width")  # noqa: E731
-        if check is None:
-            return
-        try:
-            check(*args)
-        except ScriptError as exc:
-            self.error(node, exc.message)
-        except Exception:  # noqa: BLE001 - wrong arguments fail at run time as usual
-            pass
-
-    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        self._refuse_if_too_big(node)
-        node = super().visit_BinOp(node)
-        guard = _BINOP_GUARDS.get(type(node.op))
-        return _call(guard, [node.left, node.right], node) if guard else node
-
-    def _refuse_if_too_big(self, node: ast.AST) -> None:
-        """A constant expression that is bound to be refused is refused at deploy time."""
-        try:
-            _static(node)
-        except ScriptError as exc:
-            self.error(node, exc.message)
-
-    def _guarded(self, name: str, node: ast.expr) -> ast.expr:
-        return node if isinstance(node, ast.Constant) else _call(name, [node], node)
-
-    def visit_Compare(self, node: ast.Compare) -> ast.AST:
-        # Comparing (and `in`, which hashes) walks nested data in C: check its size first.
-        node = self.node_contents_visit(node)
-        node.left = self._guarded("_compared_", node.left)
-        node.comparators = [self._guarded("_compared_", c) for c in node.comparators]
-        return node
-
-    def visit_Dict(self, node: ast.Dict) -> ast.AST:
-        node = self.node_contents_visit(node)
-        node.keys = [k if k is None else self._guarded("_hashed_", k) for k in node.keys]
-        return node
-
-    def visit_Set(self, node: ast.Set) -> ast.AST:
-        node = self.node_contents_visit(node)
-        node.elts = [self._guarded("_hashed_", e) for e in node.elts]
-        return node
-
-    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
-        node = super().visit_Subscript(node)
-        if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
-                and not isinstance(node.slice, ast.Slice)):
-            node.slice = self._guarded("_hashed_", node.slice)
-        return node
-
-    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
-        # f'{x:01000000000}' builds a 1 GB string in C: widths and sizes are checked first.
-        spec = node.format_spec
-        if spec is not None and all(isinstance(v, ast.Constant) for v in spec.values):
-            try:
-                guards.check_format_spec("".join(str(v.value) for v in spec.values))
-            except ScriptError as exc:
-                self.error(node, exc.message)
-        node = self.node_contents_visit(node)
-        args = [node.value, ast.Constant(node.conversion),
-                node.format_spec or ast.Constant("")]
-        node.value, node.conversion, node.format_spec = _call("_format_", args, node), -1, None
-        return node
-
-    def _tick_first(self, node):
-        node.body.insert(0, ast.copy_location(ast.Expr(_call("_loop_tick_", [], node)), node))
-        return node
-
-    def visit_While(self, node: ast.While) -> ast.AST:
-        return self._tick_first(super().visit_While(node))
-
-    def visit_For(self, node: ast.For) -> ast.AST:
-        return self._tick_first(super().visit_For(node))
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        # Recursion needs no loop: `def f(n): return f(n-1) + f(n-1)` must tick too.
-        return self._tick_first(super().visit_FunctionDef(node))
-
-    def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
-        node = super().visit_Lambda(node)
-        node.body = ast.copy_location(  # lambda: _loop_tick_() or <body>
-            ast.BoolOp(ast.Or(), [_call("_loop_tick_", [], node), node.body]), node.body)
-        return node
+_PLAIN = frozenset({str, float, bool, type(None)})  # task data values that need no check
 
 
 @functools.lru_cache(maxsize=4096)
@@ -311,15 +162,23 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         external_context = external_context or {}
         self.check_for_overwrite(context, external_context)
         code = self._code(script, "exec", "script")
-        before = set(context)
+        snapshot = dict(context)
+        before = set(snapshot)
         context.update(external_context)
         context["__builtins__"] = self._builtins
         try:
             self._run(exec, code, context, "script")
-        finally:
-            self._clean(context, external_context, before)
-        # Task data is saved as JSON in C: nothing too large to walk may enter it.
-        guards.weigh(context, "the task data this script leaves")
+        except BaseException:
+            # A failed script leaves no new values (the step is retried from the task's
+            # input); what it changed in place is dropped if it can no longer be saved.
+            context.clear()
+            context.update(snapshot)
+            self._drop_oversized(context)
+            raise
+        self._clean(context, external_context, before)
+        dropped = self._drop_oversized(context)
+        if dropped:
+            raise ScriptError(f"the script left task data that cannot be saved: {dropped}")
         return True
 
     def check_for_overwrite(self, context, external_context):
@@ -357,6 +216,21 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
             raise ScriptError(f"{kind} ran out of memory") from None
         finally:
             CURRENT.reset(token)
+
+    @staticmethod
+    def _drop_oversized(context) -> str:
+        """Task data is saved as JSON, in C: a value too large to walk is dropped, even
+        from a script that failed half-way."""
+        dropped = ""
+        for key, value in list(context.items()):
+            if type(value) in _PLAIN or (type(value) is int and -2**63 <= value < 2**64):
+                continue
+            try:
+                guards.check_saveable(guards.weigh(value))
+            except ScriptError as exc:
+                del context[key]
+                dropped += f"{'; ' if dropped else ''}{key} ({exc.message})"
+        return dropped
 
     def _clean(self, context, external_context, before) -> None:
         for key in list(context):

@@ -13,11 +13,9 @@ from engine.errors import ScriptError
 from engine.guards import (
     MAX_ITEMS,
     MAX_TEXT,
-    MAX_WIDTH,
     collect,
     guarded_add,
     guarded_pow,
-    tick,
     ticking,
     too_big,
     weigh,
@@ -257,6 +255,7 @@ _TEXT_METHODS = {
 _METHOD_GUARDS: dict[type, dict[str, object]] = {
     str: _TEXT_METHODS, bytes: _TEXT_METHODS,
     int: {"to_bytes": _to_bytes},
+    tuple: {"index": _walking, "count": _walking},
     list: {"extend": _extend, "sort": _sort, "index": _walking, "count": _walking,
            "remove": _walking},
     dict: {name: _keyed for name in ("get", "pop", "setdefault", "update", "fromkeys")},

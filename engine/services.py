@@ -46,6 +46,7 @@ from .forms import FormLibrary, says_something, trimmed
 from .inbox import InboxQuery
 from .incidents import describe, record_timer_incident
 from .messages import mark_new, message_starts, sync_waits, take_thrown
+from .model_limits import run_engine_steps
 from .models import CaseView, DeployResult, InboxPage, TaskView, TimerFiring
 from .notices import collecting_notices, notify_party
 from .notify import NotifyUseCases
@@ -63,7 +64,6 @@ from .runtime import (
     spec_property,
     workflow_cache_from_env,
 )
-from .model_limits import run_engine_steps
 from .sandbox import make_script_engine
 from .schema import cases, human_tasks, timers
 from .sla import SlaClock
