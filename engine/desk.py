@@ -8,13 +8,14 @@ the API's handlers call one method each and render what comes back.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from . import access, attachments, catalog, comments, history, inbox, portal, tokens
+from . import access, attachments, catalog, comments, history, inbox, portal, sessions, tokens
 from .access import Viewer
 from .calendar import Deadline
 from .errors import EngineError, InvalidTaskData, InvalidToken, NotAllowed, ProcessNotFound
@@ -83,6 +84,28 @@ class Desk:
             name = conn.execute(select(users.c.display_name).where(
                 users.c.username == username, users.c.is_active.is_(True))).scalar()
             return None if name is None else access.load_viewer(conn, username, name)
+
+    def open_session(self, username: str, lifetime: dt.timedelta) -> str:
+        with self.gf.db.write() as conn:
+            return sessions.open_session(conn, username, now=self.gf.now(), lifetime=lifetime)
+
+    def session_viewer(self, session_id: str) -> Viewer | None:
+        """The signed-in user of a live session; None once it was closed."""
+        with self.gf.db.read() as conn:
+            username = sessions.session_user(conn, session_id)
+        return None if username is None else self.viewer(username)
+
+    def close_session(self, session_id: str) -> None:
+        with self.gf.db.write() as conn:
+            sessions.close_session(conn, session_id)
+
+    def language(self, username: str) -> str | None:
+        with self.gf.db.read() as conn:
+            return sessions.language(conn, username)
+
+    def set_language(self, username: str, lang: str) -> None:
+        with self.gf.db.write() as conn:
+            sessions.set_language(conn, username, lang)
 
     def group_titles(self) -> dict[str, str]:
         with self.gf.db.read() as conn:
@@ -246,6 +269,9 @@ class Desk:
         info = self.process(process_id, "department")
         own = sorted(self._departments(viewer))
         asked = data.get("requester_dept")
+        if asked is not None and not isinstance(asked, str):
+            raise InvalidTaskData("requester_dept must be a department name",
+                                  {"requester_dept": "not a department name"})
         if asked and asked not in viewer.groups and not viewer.is_admin:
             raise InvalidTaskData("you may only submit for your own department",
                                   {"requester_dept": "不是您所在的部门 (not your department)"})
@@ -283,8 +309,12 @@ class Desk:
             tokens.revoke(conn, viewer.username, token_id, now=self.gf.now())
 
     def token_viewer(self, token: str) -> Viewer:
-        with self.gf.db.write() as conn:
-            username = tokens.authenticate(conn, token, now=self.gf.now())
+        now = self.gf.now()
+        with self.gf.db.read() as conn:
+            username, token_id, stale = tokens.authenticate(conn, token, now=now)
+        if stale:
+            with self.gf.db.write() as conn:
+                tokens.touch(conn, token_id, now=now)
         found = self.viewer(username)
         if found is None:
             raise InvalidToken("the token's user is inactive")

@@ -18,7 +18,20 @@ from engine.db import default_url
 from engine.desk import Desk
 from engine.services import Govflow
 
-from . import account, api, assets, auth, cases, errors, i18n, inbox, portal, security, tasks
+from . import (
+    account,
+    api,
+    assets,
+    auth,
+    cases,
+    errors,
+    i18n,
+    inbox,
+    params,
+    portal,
+    security,
+    tasks,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
 
     _ensure_secret_key(app)
+    app.url_map.converters["int"] = params.IdConverter
     gf = app.config.get("GOVFLOW") or Govflow.open(app.config["DATABASE_URL"] or default_url())
     files = app.config["ATTACHMENTS_DIR"] or str(Path(app.instance_path) / "attachments")
     app.extensions["govflow"] = gf

@@ -13,11 +13,12 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from engine.access import case_number, public_data
-from engine.errors import InvalidTaskData, InvalidToken
+from engine.errors import InvalidToken
 from engine.inbox import InboxQuery
 
 from .auth import desk
-from .openapi import document
+from .openapi import QUERY, document
+from .params import BadParameter, check_query, int_arg
 from .security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -32,13 +33,54 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("send an API token as `Authorization: Bearer <token>`")
     g.user = desk().token_viewer(token.strip())
+    check_query(request.args, QUERY.get(QUERY_OF.get(request.endpoint or "", ""), {}))
+
+
+QUERY_OF = {"api.list_cases": "listCases", "api.list_tasks": "listTasks"}
+
+
+MAX_DEPTH = 32
 
 
 def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    """The request's JSON object; anything else is a 400 naming what is wrong."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
-        raise InvalidTaskData("the request body must be a JSON object", {"": "not an object"})
+        raise BadParameter("", "the request body must be a JSON object")
+    if _depth(data) > MAX_DEPTH:
+        raise BadParameter("", f"the request body nests deeper than {MAX_DEPTH} levels")
     return data
+
+
+def object_field(sent: dict[str, Any], name: str) -> dict[str, Any]:
+    value = sent.get(name)
+    if not isinstance(value, dict):
+        raise BadParameter(name, f"`{name}` must be a JSON object")
+    return value
+
+
+def string_field(sent: dict[str, Any], name: str) -> str:
+    value = sent.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadParameter(name, f"`{name}` must be a non-empty string")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deep a parsed JSON value nests, without recursing (a hostile body may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item if isinstance(
+            item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def task_json(task: Any, sla: Any = None) -> dict[str, Any]:
@@ -94,7 +136,7 @@ def processes() -> Any:
 @bp.route("/cases", methods=("POST",))
 def submit_case() -> Any:
     sent = body()
-    case = desk().start(g.user, str(sent.get("process_id", "")), sent.get("data") or {})
+    case = desk().start(g.user, string_field(sent, "process_id"), object_field(sent, "data"))
     return jsonify(case_json(case, full=True)), 201
 
 
@@ -102,8 +144,8 @@ def submit_case() -> Any:
 def list_cases() -> Any:
     args = request.args
     found = desk().cases(g.user, status=args.get("status"), process_id=args.get("process_id"),
-                         search=args.get("q"), page=args.get("page", 1, type=int),
-                         per_page=args.get("per_page", 25, type=int))
+                         search=args.get("q"), page=int_arg(args, "page", 1),
+                         per_page=int_arg(args, "per_page", 25, largest=200))
     return jsonify(cases=[case_json(c) for c in found.cases], total=found.total,
                    page=found.page, per_page=found.per_page)
 
@@ -134,8 +176,8 @@ def list_tasks() -> Any:
     args = request.args
     found, _ = desk().inbox(g.user, InboxQuery(
         view=args.get("view", "mine"), process_id=args.get("process_id"),
-        state=args.get("state"), search=args.get("q"), page=args.get("page", 1, type=int),
-        per_page=args.get("per_page", 50, type=int)))
+        state=args.get("state"), search=args.get("q"), page=int_arg(args, "page", 1),
+        per_page=int_arg(args, "per_page", 50, largest=200)))
     return jsonify(tasks=[task_json(r.task, r.sla) for r in found.rows], total=found.total,
                    page=found.page, per_page=found.per_page)
 
@@ -158,5 +200,5 @@ def unclaim(task_id: str) -> Any:
 
 @bp.route("/tasks/<task_id>/complete", methods=("POST",))
 def complete(task_id: str) -> Any:
-    data = body().get("data")
+    data = object_field(body(), "data")
     return jsonify(case_json(desk().complete(g.user, task_id, data), full=True))

@@ -24,6 +24,7 @@ from engine.errors import InvalidTaskData
 from . import formkit
 from .auth import desk, login_required, safe_next
 from .i18n import current_lang
+from .params import int_arg
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 STATUSES = ("running", "completed", "error")
@@ -32,10 +33,9 @@ STATUSES = ("running", "completed", "error")
 @bp.route("")
 @login_required
 def index() -> Any:
-    page = request.args.get("page", "1")
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
     found = desk().cases(g.user, status=status, process_id=request.args.get("process") or None,
-                         search=request.args.get("q"), page=int(page) if page.isdigit() else 1)
+                         search=request.args.get("q"), page=int_arg(request.args, "page", 1))
     return render_template("cases/index.html", found=found, status=status,
                            processes=desk().processes(), starters=_startable())
 

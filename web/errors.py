@@ -23,6 +23,7 @@ from engine.errors import (
 )
 
 from .auth import safe_next
+from .params import BadParameter
 
 STATUS = ((NotFound, 404), (InvalidTaskData, 422), (NotAllowed, 403), (Conflict, 409),
           (CalendarNotCovered, 409))
@@ -69,6 +70,9 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
         if is_api():
-            return json_error(code, error.description or error.name, status)
+            extra = {"field": error.field} if isinstance(error, BadParameter) else {}
+            if extra:
+                code = "invalid_parameter"
+            return json_error(code, error.description or error.name, status, **extra)
         return render_template("error.html", status=status, code=code,
                                message=error.description), status

@@ -85,4 +85,6 @@ def switch(code: str) -> Any:
     from .auth import safe_next
     if code in LANGUAGES:
         session["lang"] = code
+        if g.get("user") is not None:
+            current_app.extensions["desk"].set_language(g.user.username, code)
     return redirect(safe_next(request.args.get("next"), url_for("home")))

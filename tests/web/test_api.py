@@ -84,7 +84,7 @@ def test_errors_are_json_with_stable_codes(client, token, wgf) -> None:
         (client.get("/api/v1/tasks/nope", headers=headers), 404, "task_not_found"),
         (client.post(f"/api/v1/tasks/{task.id}/claim", headers=headers), 409,
          "task_already_claimed"),
-        (client.post("/api/v1/cases", headers=headers, data="x"), 422, "invalid_task_data"),
+        (client.post("/api/v1/cases", headers=headers, data="x"), 400, "invalid_parameter"),
         (client.post("/api/v1/cases", headers=headers,
                      json={"process_id": "nope", "data": {}}), 404, "process_not_found"),
         (client.get("/api/v1/nothing", headers=headers), 404, "not_found"),
