@@ -47,7 +47,7 @@ class PublicStatus:
     completed_at: dt.datetime | None
     answers: dict[str, Any]
     steps: tuple[Milestone, ...]
-    waiting_on: tuple[tuple[str, dt.datetime | None], ...]   # open step titles and due
+    waiting_on: tuple[tuple[str, dt.datetime | None, bool], ...]   # open step, due, provisional
 
 
 def new_code() -> str:
@@ -84,7 +84,8 @@ def public_status(case: CaseView) -> PublicStatus:
     titles = {t.id: t.title for t in case.tasks}
     steps = tuple(Milestone(e.at, e.action, titles.get(e.task_id or "") if e.task_id else None)
                   for e in case.events if e.action in MILESTONES)
-    waiting = tuple((t.title, t.due_at) for t in case.tasks if t.state == "open")
+    waiting = tuple((t.title, t.due_at, t.due_provisional) for t in case.tasks
+                    if t.state == "open")
     answers = {k: case.data[k] for k in PUBLIC_FIELDS if case.data.get(k) not in (None, "")}
     return PublicStatus(case_number(case.id), case.process_id, case.status, case.started_at,
                         case.completed_at, answers, steps, waiting)

@@ -94,7 +94,8 @@ def task_json(task: Any, sla: Any = None) -> dict[str, Any]:
            "completed_at": task.completed_at.isoformat() if task.completed_at else None,
            "completed_by": task.completed_by}
     if sla is not None:
-        out["sla"] = {"state": sla.state, "remaining_working_days": sla.remaining}
+        out["sla"] = {"state": sla.state, "remaining_working_days": sla.remaining,
+                      "overdue_working_days": sla.overdue_by}
     return out
 
 

@@ -76,8 +76,9 @@ CASE_FIELDS = {
     "completed_at": _nullable(MOMENT), "url": STRING}
 TIMER = _object(["element_id", "rule", "fire_at", "provisional"], element_id=STRING,
                 rule=_nullable(STRING), fire_at=_nullable(MOMENT), provisional=BOOLEAN)
-SLA = _object(["state", "remaining_working_days"], state=STRING,
-              remaining_working_days=_nullable(INTEGER))
+SLA = _object(["state", "remaining_working_days", "overdue_working_days"], state=STRING,
+              remaining_working_days=_nullable(INTEGER),
+              overdue_working_days=_nullable(INTEGER))
 EVENT = _object(["seq", "at", "actor", "action", "task_id", "element_id", "rule", "details",
                  "hash"], seq=INTEGER, at=MOMENT, actor=_nullable(STRING), action=STRING,
                 task_id=_nullable(STRING), element_id=_nullable(STRING),

@@ -56,7 +56,8 @@ def test_a_reviewer_system_lists_claims_and_completes_tasks(client, token, wgf) 
     headers = token("alice")
     groups = client.get("/api/v1/tasks?view=groups", headers=headers).get_json()
     [task] = groups["tasks"]
-    assert task["sla"] == {"state": "on_time", "remaining_working_days": 11}
+    assert task["sla"] == {"state": "on_time", "remaining_working_days": 10,
+                           "overdue_working_days": None}   # the day of receipt not counted
     claimed = client.post(f"/api/v1/tasks/{task['id']}/claim", headers=headers).get_json()
     assert claimed["assignee"] == "alice"
     mine = client.get("/api/v1/tasks", headers=headers).get_json()
