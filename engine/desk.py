@@ -15,7 +15,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from . import access, attachments, catalog, comments, history, inbox, portal, sessions, tokens
+from . import (
+    access,
+    attachments,
+    catalog,
+    comments,
+    forms,
+    history,
+    inbox,
+    portal,
+    sessions,
+    tokens,
+)
 from .access import Viewer
 from .calendar import Deadline
 from .errors import EngineError, InvalidTaskData, InvalidToken, NotAllowed, ProcessNotFound
@@ -39,6 +50,8 @@ class TaskPage:
     attachments: tuple[attachments.Attachment, ...]
     comments: tuple[comments.Comment, ...]
     start_schema: dict[str, Any] | None
+    prefill: dict[str, Any] | None = None    # what the requester sent, for a returned request
+    returned_because: str | None = None     # the reviewer's reason for sending it back
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,11 @@ class Desk:
         with self.gf.db.write() as conn:
             sessions.set_language(conn, username, lang)
 
+    def user_names(self) -> dict[str, str]:
+        """User name -> display name, to show people by name rather than by login."""
+        with self.gf.db.read() as conn:
+            return dict(conn.execute(select(users.c.username, users.c.display_name)).all())
+
     def group_titles(self) -> dict[str, str]:
         with self.gf.db.read() as conn:
             return dict(conn.execute(select(groups.c.name, groups.c.title)).all())
@@ -166,10 +184,11 @@ class Desk:
             docs = self._documentation(conn, task.version_id, task.element_id)
             files, notes = (attachments.of_case(conn, case.id), comments.of_case(conn, case.id))
             mates = self._colleagues(conn, viewer, task)
+        schema = self.gf.forms.schema(task.form) if task.form else None
+        prefill, reason = _returned(task, case, schema)
         return TaskPage(task, self.sla_clock().of(task), case, access.case_number(case.id),
-                        self.gf.forms.schema(task.form) if task.form else None, docs,
-                        access.may_work(viewer, task), mates, files, notes,
-                        self._start_schema(case.process_id))
+                        schema, docs, access.may_work(viewer, task), mates, files, notes,
+                        self._start_schema(case.process_id), prefill, reason)
 
     def case_page(self, viewer: Viewer, case_id: int) -> CasePage:
         case = self.case(viewer, case_id)
@@ -238,8 +257,13 @@ class Desk:
         return self.gf.transfer_task(task_id, viewer.username, to_user, reason)
 
     def complete(self, viewer: Viewer, task_id: str, data: dict[str, Any]) -> CaseView:
-        self.task(viewer, task_id)
+        task = self.task(viewer, task_id)
+        if task.form and isinstance(data, dict):
+            forms.refuse_past_dates(self.gf.forms.schema(task.form), data, self._today())
         return self.gf.complete_task(task_id, viewer.username, data)
+
+    def _today(self) -> Any:
+        return self.gf.now().astimezone(self.gf.calendar.tz).date()
 
     def comment(self, viewer: Viewer, case_id: int, body: str,
                 task_id: str | None = None) -> comments.Comment:
@@ -278,6 +302,8 @@ class Desk:
         if not asked and own and self._has_field(info, "requester_dept"):
             data = {**data, "requester_dept": own[0]}
         self.gf.forms.validate(info.start_form, data)
+        if info.start_form:
+            forms.refuse_past_dates(self.gf.forms.schema(info.start_form), data, self._today())
         return self.gf.start_case(process_id, data, user=viewer.username)
 
     def submit_public(self, process_id: str, data: dict[str, Any]) -> tuple[CaseView, str]:
@@ -285,6 +311,7 @@ class Desk:
         if info.start_form is None:
             raise ProcessNotFound(f"process {process_id!r} has no public form")
         self.gf.forms.validate(info.start_form, data)
+        forms.refuse_past_dates(self.gf.forms.schema(info.start_form), data, self._today())
         case = self.gf.start_case(process_id, data, user=None)
         with self.gf.db.write() as conn:
             code = portal.issue(conn, case.id, now=self.gf.now())
@@ -360,3 +387,19 @@ class Desk:
         start = self.gf.forms.schema(info.start_form) if info.start_form else {}
         fields = {**self.gf.forms.process_fields(process_id), **start.get("properties", {})}
         return {**start, "properties": fields}
+
+
+def _returned(task: TaskView, case: CaseView, schema: dict[str, Any] | None
+              ) -> tuple[dict[str, Any] | None, str | None]:
+    """A request sent back to its requester opens with what they sent and why it came back.
+
+    A task is such a return when it is open for the requesting department itself; the
+    reason is the one the reviewer gave with the decision to return.
+    """
+    requester = case.data.get("requester_dept")
+    if task.state != "open" or not requester or requester not in task.candidate_groups:
+        return None, None
+    props = (schema or {}).get("properties", {})
+    sent = {k: v for k, v in case.data.items() if k in props and v not in (None, "", [])}
+    reason = case.data.get("decision_reason") if case.data.get("decision") == "return" else None
+    return sent, reason or case.data.get("returned_reason")

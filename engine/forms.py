@@ -7,6 +7,7 @@ outcome a script records.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from pathlib import Path
@@ -87,3 +88,31 @@ def _message(error: ValidationError) -> str:
     if error.validator == "minLength":
         return f"至少 {error.validator_value} 个字符 (at least {error.validator_value} characters)"
     return error.message
+
+
+def until_fields(schema: dict[str, Any]) -> list[str]:
+    """Date fields that end something (a term of use, a granted term): never in the past.
+
+    A form marks them with `"x-not-past": true`; fields named `term` or `*_term` are such
+    dates by the convention every shipped form follows.
+    """
+    found = []
+    for name, prop in schema.get("properties", {}).items():
+        by_name = name == "term" or name.endswith("_term")
+        if prop.get("x-not-past", by_name):
+            found.append(name)
+    return found
+
+
+def refuse_past_dates(schema: dict[str, Any], data: dict[str, Any], today: dt.date) -> None:
+    errors = {}
+    for name in until_fields(schema):
+        value = data.get(name)
+        try:
+            day = dt.date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            continue
+        if day is not None and day < today:
+            errors[name] = "must not be in the past"
+    if errors:
+        raise InvalidTaskData(f"the form has errors in: {', '.join(sorted(errors))}", errors)

@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from engine.clock import SHANGHAI
+from engine.forms import until_fields
 
 RADIO_MAX = 4
 TEXTAREA_FROM = 200
@@ -59,6 +60,8 @@ class Field:
     step: str | None = None
     max_length: int | None = None
     lines: bool = False    # a list typed one item per line
+    required_when: list[tuple[str, str]] = field(default_factory=list)  # (field, value)
+    not_past: bool = False  # a date that ends something: today or later
 
 
 def _types(prop: dict[str, Any]) -> set[str]:
@@ -106,6 +109,26 @@ def _widget(prop: dict[str, Any]) -> tuple[str, list[tuple[str, str]] | None]:
     return "text", None
 
 
+def conditions(schema: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Field -> the (field, value) choices that make it required, from `if`/`then` rules.
+
+    The browser marks such a field required as soon as one of its choices is made; the
+    engine's validation stays the authority.
+    """
+    found: dict[str, list[tuple[str, str]]] = {}
+    for rule in [schema, *schema.get("allOf", [])]:
+        when, then = rule.get("if"), rule.get("then")
+        if not isinstance(when, dict) or not isinstance(then, dict):
+            continue
+        for name, test in when.get("properties", {}).items():
+            if isinstance(test, dict) and "const" in test:
+                value = test["const"]
+                text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+                for needed in then.get("required", []):
+                    found.setdefault(needed, []).append((name, text))
+    return found
+
+
 def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = None,
            errors: dict[str, str] | None = None,
            departments: dict[str, str] | None = None) -> list[Field]:
@@ -115,6 +138,8 @@ def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = No
     """
     values, errors = values or {}, errors or {}
     required = set(schema.get("required", []))
+    when = conditions(schema)
+    not_past = set(until_fields(schema))
     found = []
     for name, prop in schema.get("properties", {}).items():
         if prop.get("readOnly") or "object" in _types(prop):
@@ -130,6 +155,7 @@ def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = No
             options=options, value=values.get(name, prop.get("default")),
             error=errors.get(name), max_length=prop.get("maxLength"),
             lines=widget == "textarea" and "array" in _types(prop),
+            required_when=when.get(name, []), not_past=name in not_past,
             step="1" if "integer" in _types(prop) else "any" if widget == "number" else None))
     extra = {k: v for k, v in errors.items() if k not in schema.get("properties", {})}
     if extra:

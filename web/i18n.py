@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 
 from engine.access import case_number
 from engine.clock import SHANGHAI
@@ -39,6 +39,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["desk_explain"] = explain
     app.jinja_env.globals["case_no"] = case_number
     app.jinja_env.globals["group_titles"] = group_titles
+    app.jinja_env.globals["user_name"] = user_name
+    app.jinja_env.globals["event_data"] = event_data
+    app.jinja_env.globals["today_iso"] = lambda: (
+        current_app.extensions["desk"].gf.now().astimezone(SHANGHAI).date().isoformat())
+    app.jinja_env.globals["party_name"] = party_name
     app.jinja_env.globals["element_names"] = element_names
     app.jinja_env.globals["task_titles"] = lambda case: {t.id: t.title for t in case.tasks}
     app.jinja_env.globals["process_names"] = lambda found: {p.process_id: p.name for p in found}
@@ -54,6 +59,35 @@ def group_titles() -> dict[str, str]:
     if "group_titles" not in g:
         g.group_titles = current_app.extensions["desk"].group_titles()
     return dict(g.group_titles)
+
+
+def user_name(username: str | None) -> str:
+    """A person's display name (王卫健 for alice); the engine's own actor is "system"."""
+    if not username:
+        return "—"
+    if username == "system":
+        return gettext("System")
+    if "user_names" not in g:
+        g.user_names = current_app.extensions["desk"].user_names()
+    return str(g.user_names.get(username, username))
+
+
+def party_name(name: str | None) -> str:
+    """A requester or department by its title (民政厅 for dept_civil), else as written."""
+    if not name:
+        return "—"
+    return group_titles().get(name) or user_name(name)
+
+
+def event_data(case: Any, event: Any) -> list[tuple[str, str]]:
+    """What a completed step recorded, labelled and worded by that step's form."""
+    data = event.details.get("data") or {}
+    forms = {t.id: t.form for t in getattr(case, "tasks", ())}
+    desk = current_app.extensions["desk"]
+    form = forms.get(event.task_id or "")
+    schema = desk.gf.forms.schema(form) if form else None
+    from . import formkit
+    return formkit.describe(schema, data, current_lang(), desk.departments())
 
 
 def element_names(version_id: int) -> dict[str, str]:
