@@ -298,7 +298,7 @@ class Desk:
                                   {"requester_dept": "not a department name"})
         if asked and asked not in viewer.groups and not viewer.is_admin:
             raise InvalidTaskData("you may only submit for your own department",
-                                  {"requester_dept": "不是您所在的部门 (not your department)"})
+                                  {"requester_dept": "not your department"})
         if not asked and own and self._has_field(info, "requester_dept"):
             data = {**data, "requester_dept": own[0]}
         self.gf.forms.validate(info.start_form, data)

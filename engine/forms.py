@@ -79,15 +79,23 @@ def _fields(error: ValidationError) -> list[str]:
 
 
 def _message(error: ValidationError) -> str:
-    if error.validator == "required":
-        return "必填 (required)"
-    if error.validator == "additionalProperties":
-        return "此表单不接受该字段 (not a field of this form)"
-    if error.validator == "enum":
-        return "请从给定选项中选择 (choose one of the options)"
-    if error.validator == "minLength":
-        return f"至少 {error.validator_value} 个字符 (at least {error.validator_value} characters)"
-    return error.message
+    """One short English phrase per rule; the web shows it in the reader's language."""
+    value = error.validator_value
+    if error.validator == "pattern" and value == r"^\d{4}-\d{2}-\d{2}$":
+        return "use the form YYYY-MM-DD"
+    if error.validator == "const":
+        return "must be confirmed" if value is True else "not an allowed value"
+    fixed = {"required": "required", "additionalProperties": "not a field of this form",
+             "enum": "choose one of the options", "pattern": "not in the expected form",
+             "type": "not the expected kind of value", "format": "not in the expected form"}
+    if error.validator in fixed:
+        return fixed[error.validator]
+    counted = {"minLength": "at least {} characters", "maxLength": "at most {} characters",
+               "minItems": "at least {} items", "maxItems": "at most {} items",
+               "minimum": "at least {}", "maximum": "at most {}"}
+    if error.validator in counted:
+        return counted[error.validator].format(value)
+    return "not valid"
 
 
 def until_fields(schema: dict[str, Any]) -> list[str]:

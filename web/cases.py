@@ -23,7 +23,7 @@ from engine.errors import InvalidTaskData
 
 from . import formkit
 from .auth import desk, login_required, safe_next
-from .i18n import current_lang
+from .i18n import current_lang, department_titles, element_names, group_titles
 from .params import int_arg
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -49,7 +49,7 @@ def _startable() -> list[Any]:
 def detail(case_id: int) -> Any:
     page = desk().case_page(g.user, case_id)
     data = formkit.describe(page.start_schema, page.case.data, current_lang(),
-                            desk().departments())
+                            group_titles(), element_names(page.case.version_id))
     return render_template("cases/detail.html", page=page, data=data)
 
 
@@ -94,7 +94,7 @@ def download(attachment_id: int) -> Any:
 def new(process_id: str) -> Any:
     info = desk().process(process_id, "department")
     schema = desk().gf.forms.schema(info.start_form) if info.start_form else {}
-    departments = desk().departments()
+    departments = department_titles()
     own = [d for d in departments if d in g.user.groups]
     values, errors = {"requester_dept": own[0]} if own else {}, None
     if request.method == "POST":

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from engine.inbox import InboxQuery
 
 from .auth import desk, login_required, safe_next
+from .i18n import group_titles
 from .params import int_arg
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -29,7 +30,7 @@ def index() -> Any:
     query = query_from(request.args, current_app.config["INBOX_PER_PAGE"])
     found, counts = desk().inbox(g.user, query)
     return render_template("inbox/index.html", inbox=found, counts=counts, query=query,
-                           processes=desk().processes(), groups=desk().group_titles())
+                           processes=desk().processes(), groups=group_titles())
 
 
 @bp.route("/claim", methods=("POST",))

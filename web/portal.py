@@ -14,7 +14,7 @@ from engine.errors import InvalidTaskData, NotFound
 
 from . import formkit
 from .auth import desk
-from .i18n import current_lang
+from .i18n import current_lang, department_titles
 from .security import rate_limit
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -46,7 +46,7 @@ def apply(process_id: str) -> Any:
             status = desk().track(f"{case.id}", code)
             return render_template("portal/submitted.html", status=status, code=code,
                                    info=info)
-    form = formkit.fields(schema, current_lang(), values, errors, desk().departments())
+    form = formkit.fields(schema, current_lang(), values, errors, department_titles())
     return render_template("portal/apply.html", info=info, form=form,
                            errors=errors), 422 if errors else 200
 

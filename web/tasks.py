@@ -11,7 +11,7 @@ from engine.errors import Conflict, InvalidTaskData
 
 from . import formkit
 from .auth import desk, login_required, safe_next
-from .i18n import current_lang
+from .i18n import current_lang, department_titles, element_names, group_titles
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -20,11 +20,12 @@ def render_task(task_id: str, values: dict[str, Any] | None = None,
                 errors: dict[str, str] | None = None, status: int = 200,
                 conflict: bool = False) -> Any:
     page = desk().task_page(g.user, task_id)
-    departments = desk().departments()
+    departments = department_titles()
     if values is None:
         values = page.prefill
     form = formkit.fields(page.schema or {}, current_lang(), values, errors, departments)
-    data = formkit.describe(page.start_schema, page.case.data, current_lang(), departments)
+    data = formkit.describe(page.start_schema, page.case.data, current_lang(), group_titles(),
+                            element_names(page.case.version_id))
     return render_template("tasks/detail.html", page=page, form=form, data=data,
                            errors=errors, conflict=conflict), status
 

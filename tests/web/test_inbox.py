@@ -101,7 +101,8 @@ def test_claiming_a_task_someone_else_holds_explains_why(client, auth, wgf) -> N
     auth.login("amy")
     response = client.post(f"/tasks/{task.id}/claim", data={"next": "/inbox"},
                            follow_redirects=True)
-    assert "claimed by alice" in response.get_data(as_text=True)
+    alice = client.application.extensions["desk"].user_names()["alice"]
+    assert f"{alice} 已签收该任务" in response.get_data(as_text=True)
     assert wgf.get_task(task.id).assignee == "alice"
 
 
