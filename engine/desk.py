@@ -9,6 +9,7 @@ the API's handlers call one method each and render what comes back.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ class CasePage:
     attachments: tuple[attachments.Attachment, ...]
     comments: tuple[comments.Comment, ...]
     start_schema: dict[str, Any] | None
+    may_coordinate: bool = False   # S6: a refused share request of the viewer's department
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,17 @@ class Desk:
         with self.gf.db.read() as conn:
             return catalog.processes(conn, self.gf.definitions, self.gf.forms, self.starters)
 
+    def process_limits(self, process_id: str) -> dict[str, int]:
+        """The profile's limits (name -> working days) a process's model reads."""
+        with self.gf.db.read() as conn:
+            latest = self.gf.definitions.latest(conn, process_id)
+            xml = self.gf.definitions.xml(conn, latest.id).decode("utf-8")
+        named = re.findall(r"\{(\w+)\}|limits\[(?:&quot;|\"|')(\w+)", xml)
+        limits = self.gf.profile.limits
+        found = {a or b for a, b in named} & set(limits)
+        return {name: limits[name] for name in sorted(found) if not name.startswith(
+            ("share_joint", "catalog_silence"))}   # switches, not limits
+
     def process(self, process_id: str, starter: str | None = None) -> catalog.ProcessInfo:
         for info in self.processes():
             if info.process_id == process_id and (starter is None or starter in info.starters):
@@ -201,7 +214,8 @@ class Desk:
                         {t.id: clock.of(t) for t in case.tasks if t.state == "open"},
                         frozenset(t.id for t in case.tasks if access.may_work(viewer, t)),
                         frozenset(t.id for t in case.tasks if access.task_visible(viewer, t)),
-                        path, files, notes, self._start_schema(case.process_id))
+                        path, files, notes, self._start_schema(case.process_id),
+                        _refused_share_of(viewer, case))
 
     def diagram(self, viewer: Viewer, case_id: int) -> tuple[bytes, history.CasePath]:
         case = self.case(viewer, case_id)
@@ -301,10 +315,39 @@ class Desk:
                                   {"requester_dept": "not your department"})
         if not asked and own and self._has_field(info, "requester_dept"):
             data = {**data, "requester_dept": own[0]}
+        if process_id == COORDINATION:
+            self._require_refused_share(viewer, data)
         self.gf.forms.validate(info.start_form, data)
         if info.start_form:
             forms.refuse_past_dates(self.gf.forms.schema(info.start_form), data, self._today())
         return self.gf.start_case(process_id, data, user=viewer.username)
+
+    def coordination_draft(self, viewer: Viewer, case_id: int) -> dict[str, Any]:
+        """S6: a coordination request prefilled from a refused share request, linked to it."""
+        case = self.case(viewer, case_id)
+        if not _refused_share_of(viewer, case):
+            raise NotAllowed("only a refused share request of your department can go to "
+                             "coordination")
+        keep = ("requester_dept", "requester_name", "provider_dept", "dataset", "purpose",
+                "data_items", "scope", "term", "use_mode")
+        draft = {k: case.data[k] for k in keep if case.data.get(k) not in (None, "", [])}
+        reason = case.data.get("decision_reason")
+        return {"share_case_id": case.id, **draft, **({"refusal_reason": reason} if reason
+                                                      else {})}
+
+    def _require_refused_share(self, viewer: Viewer, data: dict[str, Any]) -> None:
+        case_id = data.get("share_case_id")
+        refused = None
+        if isinstance(case_id, int) and not isinstance(case_id, bool) and 0 < case_id < 2**63:
+            try:
+                refused = self.case(viewer, case_id)
+            except EngineError:
+                refused = None
+        if refused is None or not _refused_share_of(viewer, refused) or \
+                refused.data.get("requester_dept") != data.get("requester_dept"):
+            raise InvalidTaskData("share_case_id must be a refused share request of your "
+                                  "department", {"share_case_id":
+                                                 "not a refused share request of your department"})
 
     def submit_public(self, process_id: str, data: dict[str, Any]) -> tuple[CaseView, str]:
         info = self.process(process_id, "public")
@@ -320,7 +363,11 @@ class Desk:
     def track(self, number: str, code: str) -> portal.PublicStatus:
         with self.gf.db.read() as conn:
             case_id = portal.find(conn, number, code)
-        return portal.public_status(self.gf.get_case(case_id))
+        case = self.gf.get_case(case_id)
+        info = next((p for p in self.processes() if p.process_id == case.process_id), None)
+        schema = self.gf.forms.schema(info.start_form) if info and info.start_form else {}
+        return portal.public_status(case, info.name if info else case.process_id,
+                                    tuple(schema.get("properties", {})))
 
     # -- tokens --------------------------------------------------------------------------
     def create_token(self, viewer: Viewer, name: str) -> str:
@@ -403,3 +450,12 @@ def _returned(task: TaskView, case: CaseView, schema: dict[str, Any] | None
     sent = {k: v for k, v in case.data.items() if k in props and v not in (None, "", [])}
     reason = case.data.get("decision_reason") if case.data.get("decision") == "return" else None
     return sent, reason or case.data.get("returned_reason")
+
+
+SHARE_REQUEST, COORDINATION = "share_request", "share_coordination"
+
+
+def _refused_share_of(viewer: Viewer, case: CaseView) -> bool:
+    """S6: the requesting department may ask for coordination of its refused share request."""
+    return (case.process_id == SHARE_REQUEST and case.data.get("outcome") == "refused"
+            and case.data.get("requester_dept") in viewer.groups)

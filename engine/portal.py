@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -48,6 +48,8 @@ class PublicStatus:
     answers: dict[str, Any]
     steps: tuple[Milestone, ...]
     waiting_on: tuple[tuple[str, dt.datetime | None, bool], ...]   # open step, due, provisional
+    process_name: str = ""
+    submitted: dict[str, Any] = field(default_factory=dict)   # the applicant's own form
 
 
 def new_code() -> str:
@@ -80,12 +82,14 @@ def find(conn: Connection, number: str, code: str) -> int:
     return case_id
 
 
-def public_status(case: CaseView) -> PublicStatus:
+def public_status(case: CaseView, process_name: str = "",
+                  start_fields: tuple[str, ...] = ()) -> PublicStatus:
     titles = {t.id: t.title for t in case.tasks}
     steps = tuple(Milestone(e.at, e.action, titles.get(e.task_id or "") if e.task_id else None)
                   for e in case.events if e.action in MILESTONES)
     waiting = tuple((t.title, t.due_at, t.due_provisional) for t in case.tasks
                     if t.state == "open")
     answers = {k: case.data[k] for k in PUBLIC_FIELDS if case.data.get(k) not in (None, "")}
+    submitted = {k: case.data[k] for k in start_fields if case.data.get(k) not in (None, "")}
     return PublicStatus(case_number(case.id), case.process_id, case.status, case.started_at,
-                        case.completed_at, answers, steps, waiting)
+                        case.completed_at, answers, steps, waiting, process_name, submitted)

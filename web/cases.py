@@ -97,6 +97,9 @@ def new(process_id: str) -> Any:
     departments = department_titles()
     own = [d for d in departments if d in g.user.groups]
     values, errors = {"requester_dept": own[0]} if own else {}, None
+    source = request.args.get("from", "")
+    if request.method == "GET" and source.isdigit() and len(source) <= 18:
+        values = desk().coordination_draft(g.user, int(source))
     if request.method == "POST":
         values = request.form.to_dict()
         try:
@@ -108,4 +111,5 @@ def new(process_id: str) -> Any:
             return redirect(url_for(".detail", case_id=case.id))
     form = formkit.fields(schema, current_lang(), values, errors, departments)
     return render_template("cases/new.html", info=info, form=form, errors=errors,
-                           schema=schema), 422 if errors else 200
+                           schema=schema, limits=desk().process_limits(process_id)
+                           ), 422 if errors else 200

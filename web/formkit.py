@@ -17,6 +17,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from engine.access import parse_case_number
 from engine.clock import SHANGHAI
 from engine.forms import until_fields
 
@@ -222,6 +223,8 @@ def parse(schema: dict[str, Any], form: MultiDict[str, str]) -> dict[str, Any]:
 
 
 def _number(raw: str, kinds: set[str]) -> Any:
+    if "integer" in kinds and parse_case_number(raw) is not None and not raw.isdigit():
+        return parse_case_number(raw)   # a case number as shown everywhere: GF000042
     if "integer" in kinds:
         try:
             return int(raw)
