@@ -150,8 +150,8 @@ def documentation(text: str | None) -> Any:
     and may end with an English version; without one, English readers get the Chinese."""
     if not text:
         return ""
-    match = re.match(r"^(.*?[\u3400-\u9fff）。；：」”][^A-Za-z]*?)\s*([A-Z][^\u3400-\u9fff]*)$",
-                     text, re.S)
+    match = re.match(r"^(.*[\u3400-\u9fff\u3000-\u303f\uff00-\uffef])\s*"
+                     r"([A-Z][^\u3400-\u9fff\u3000-\u303f\uff00-\uffef]*)$", text, re.S)
     if not match:
         return native(text)
     return match.group(2).strip() if current_lang() == "en" else match.group(1).strip()
