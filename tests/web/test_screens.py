@@ -67,6 +67,11 @@ def test_every_page_fits_a_phone_and_passes_axe(phone, live_url, wgf, app, lang)
     page.goto(f"{live_url}/lang/{lang}")
     for path in ("/inbox", f"/tasks/{case.tasks[0].id}", f"/cases/{case.id}", "/cases"):
         check(page, live_url + path, report)
+    page.goto(f"{live_url}/tasks/{case.tasks[0].id}")
+    reasons = page.locator("[data-required-when] .req.when").first
+    assert not reasons.is_visible()
+    page.check("input[name=decision][value=refuse]")      # now the reasons are required
+    assert reasons.is_visible()
     page.goto(f"{live_url}/inbox")
     row = page.locator("table.inbox tbody tr").first
     assert row.evaluate("r => getComputedStyle(r).display") == "block"   # a card
