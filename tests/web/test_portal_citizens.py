@@ -79,3 +79,16 @@ def test_a_refused_share_request_offers_coordination_prefilled_and_linked(shippe
                               data={**fields, "share_case_id": str(granted.id)})
     assert refused_other.status_code == 422
     assert "不是本部门被拒绝的共享申请" in refused_other.get_data(as_text=True)
+
+
+def test_the_tracker_marks_a_provisional_due_date(shipped, clock) -> None:  # noqa: F811
+    gf, app = shipped
+    clock.set("2026-12-28T10:00:00+08:00")   # five working days reach 2027, not yet entered
+    desk = app.extensions["desk"]
+    schema = gf.forms.schema(desk.process("complaint").start_form)
+    case, code = desk.submit_public("complaint", {
+        k: "在政务大厅办理业务时数据被错误公开" for k in schema.get("required", [])})
+    html = app.test_client().post("/portal/track", data={
+        "number": f"GF{case.id:06d}", "code": code}).get_data(as_text=True)
+    assert re.search(r"2027-01-\d\d \d\d:\d\d[^<]*<span class=\"badge sla-provisional\">暂定</span>",
+                     html)
