@@ -83,6 +83,8 @@ def _message(error: ValidationError) -> str:
     value = error.validator_value
     if error.validator == "pattern" and value == r"^\d{4}-\d{2}-\d{2}$":
         return "use the form YYYY-MM-DD"
+    if error.validator == "minItems" and value == 1:
+        return "required"
     if error.validator == "const":
         return "must be confirmed" if value is True else "not an allowed value"
     fixed = {"required": "required", "additionalProperties": "not a field of this form",
