@@ -125,8 +125,9 @@ def measure(path: Path, runs: int, files: Path = OUT / "files") -> dict[str, flo
     app = create_app({"GOVFLOW": gf, "SECRET_KEY": "bench", "TESTING": False,
                       "ATTACHMENTS_DIR": str(files)})
     client = app.test_client()
+    session_id = app.extensions["desk"].open_session(REVIEWER, app.permanent_session_lifetime)
     with client.session_transaction() as session:
-        session["user"] = REVIEWER
+        session["sid"] = session_id
     with gf.db.read() as conn:
         viewer = load_viewer(conn, REVIEWER)
     query_ms, page_ms = [], []

@@ -183,10 +183,10 @@ class Deadline:
         lines += [note.explain(lang) for note in self.notes]
         if self.provisional:
             years = ", ".join(map(str, self.uncovered_years))
-            lines.append(f"暂定：{years} 年节假日安排尚未录入（govflow calendar add-year FILE），"
-                         "录入后截止时间可能变化" if lang == "zh" else
-                         f"Provisional: the {years} holiday schedule is not entered yet "
-                         "(govflow calendar add-year FILE); the deadline may move once it is")
+            lines.append(f"暂定：{years} 年节假日安排尚未录入，系统管理员已收到提醒；"
+                         "录入后截止时间将重新计算" if lang == "zh" else
+                         f"Provisional: the {years} holiday schedule is not entered yet and the "
+                         "administrators have been told; the deadline is recomputed once it is")
         return lines
 
     def to_dict(self) -> dict:

@@ -8,13 +8,27 @@ the API's handlers call one method each and render what comes back.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from . import access, attachments, catalog, comments, history, inbox, portal, resources, tokens
+from . import (
+    access,
+    attachments,
+    catalog,
+    comments,
+    forms,
+    history,
+    inbox,
+    portal,
+    resources,
+    sessions,
+    tokens,
+)
 from .access import Viewer
 from .calendar import Deadline
 from .errors import EngineError, InvalidTaskData, InvalidToken, NotAllowed, ProcessNotFound
@@ -38,6 +52,8 @@ class TaskPage:
     attachments: tuple[attachments.Attachment, ...]
     comments: tuple[comments.Comment, ...]
     start_schema: dict[str, Any] | None
+    prefill: dict[str, Any] | None = None    # what the requester sent, for a returned request
+    returned_because: str | None = None     # the reviewer's reason for sending it back
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,7 @@ class CasePage:
     attachments: tuple[attachments.Attachment, ...]
     comments: tuple[comments.Comment, ...]
     start_schema: dict[str, Any] | None
+    may_coordinate: bool = False   # S6: a refused share request of the viewer's department
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,33 @@ class Desk:
             name = conn.execute(select(users.c.display_name).where(
                 users.c.username == username, users.c.is_active.is_(True))).scalar()
             return None if name is None else access.load_viewer(conn, username, name)
+
+    def open_session(self, username: str, lifetime: dt.timedelta) -> str:
+        with self.gf.db.write() as conn:
+            return sessions.open_session(conn, username, now=self.gf.now(), lifetime=lifetime)
+
+    def session_viewer(self, session_id: str) -> Viewer | None:
+        """The signed-in user of a live session; None once it was closed."""
+        with self.gf.db.read() as conn:
+            username = sessions.session_user(conn, session_id)
+        return None if username is None else self.viewer(username)
+
+    def close_session(self, session_id: str) -> None:
+        with self.gf.db.write() as conn:
+            sessions.close_session(conn, session_id)
+
+    def language(self, username: str) -> str | None:
+        with self.gf.db.read() as conn:
+            return sessions.language(conn, username)
+
+    def set_language(self, username: str, lang: str) -> None:
+        with self.gf.db.write() as conn:
+            sessions.set_language(conn, username, lang)
+
+    def user_names(self) -> dict[str, str]:
+        """User name -> display name, to show people by name rather than by login."""
+        with self.gf.db.read() as conn:
+            return dict(conn.execute(select(users.c.username, users.c.display_name)).all())
 
     def group_titles(self) -> dict[str, str]:
         with self.gf.db.read() as conn:
@@ -118,6 +162,17 @@ class Desk:
         with self.gf.db.read() as conn:
             return catalog.processes(conn, self.gf.definitions, self.gf.forms, self.starters)
 
+    def process_limits(self, process_id: str) -> dict[str, int]:
+        """The profile's limits (name -> working days) a process's model reads."""
+        with self.gf.db.read() as conn:
+            latest = self.gf.definitions.latest(conn, process_id)
+            xml = self.gf.definitions.xml(conn, latest.id).decode("utf-8")
+        named = re.findall(r"\{(\w+)\}|limits\[(?:&quot;|\"|')(\w+)", xml)
+        limits = self.gf.profile.limits
+        found = {a or b for a, b in named} & set(limits)
+        return {name: limits[name] for name in sorted(found) if not name.startswith(
+            ("share_joint", "catalog_silence"))}   # switches, not limits
+
     def process(self, process_id: str, starter: str | None = None) -> catalog.ProcessInfo:
         for info in self.processes():
             if info.process_id == process_id and (starter is None or starter in info.starters):
@@ -149,10 +204,11 @@ class Desk:
             docs = self._documentation(conn, task.version_id, task.element_id)
             files, notes = (attachments.of_case(conn, case.id), comments.of_case(conn, case.id))
             mates = self._colleagues(conn, viewer, task)
+        schema = self.gf.forms.schema(task.form) if task.form else None
+        prefill, reason = _returned(task, case, schema)
         return TaskPage(task, self.sla_clock().of(task), case, access.case_number(case.id),
-                        self.gf.forms.schema(task.form) if task.form else None, docs,
-                        access.may_work(viewer, task), mates, files, notes,
-                        self._start_schema(case.process_id))
+                        schema, docs, access.may_work(viewer, task), mates, files, notes,
+                        self._start_schema(case.process_id), prefill, reason)
 
     def case_page(self, viewer: Viewer, case_id: int) -> CasePage:
         case = self.case(viewer, case_id)
@@ -165,7 +221,8 @@ class Desk:
                         {t.id: clock.of(t) for t in case.tasks if t.state == "open"},
                         frozenset(t.id for t in case.tasks if access.may_work(viewer, t)),
                         frozenset(t.id for t in case.tasks if access.task_visible(viewer, t)),
-                        path, files, notes, self._start_schema(case.process_id))
+                        path, files, notes, self._start_schema(case.process_id),
+                        _refused_share_of(viewer, case))
 
     def diagram(self, viewer: Viewer, case_id: int) -> tuple[bytes, history.CasePath]:
         case = self.case(viewer, case_id)
@@ -221,8 +278,13 @@ class Desk:
         return self.gf.transfer_task(task_id, viewer.username, to_user, reason)
 
     def complete(self, viewer: Viewer, task_id: str, data: dict[str, Any]) -> CaseView:
-        self.task(viewer, task_id)
+        task = self.task(viewer, task_id)
+        if task.form and isinstance(data, dict):
+            forms.refuse_past_dates(self.gf.forms.schema(task.form), data, self._today())
         return self.gf.complete_task(task_id, viewer.username, data)
+
+    def _today(self) -> Any:
+        return self.gf.now().astimezone(self.gf.calendar.tz).date()
 
     def comment(self, viewer: Viewer, case_id: int, body: str,
                 task_id: str | None = None) -> comments.Comment:
@@ -252,19 +314,54 @@ class Desk:
         info = self.process(process_id, "department")
         own = sorted(self._departments(viewer))
         asked = data.get("requester_dept")
+        if asked is not None and not isinstance(asked, str):
+            raise InvalidTaskData("requester_dept must be a department name",
+                                  {"requester_dept": "not a department name"})
         if asked and asked not in viewer.groups and not viewer.is_admin:
             raise InvalidTaskData("you may only submit for your own department",
-                                  {"requester_dept": "不是您所在的部门 (not your department)"})
+                                  {"requester_dept": "not your department"})
         if not asked and own and self._has_field(info, "requester_dept"):
             data = {**data, "requester_dept": own[0]}
+        if process_id == COORDINATION:
+            self._require_refused_share(viewer, data)
         self.gf.forms.validate(info.start_form, data)
+        if info.start_form:
+            forms.refuse_past_dates(self.gf.forms.schema(info.start_form), data, self._today())
         return self.gf.start_case(process_id, data, user=viewer.username)
+
+    def coordination_draft(self, viewer: Viewer, case_id: int) -> dict[str, Any]:
+        """S6: a coordination request prefilled from a refused share request, linked to it."""
+        case = self.case(viewer, case_id)
+        if not _refused_share_of(viewer, case):
+            raise NotAllowed("only a refused share request of your department can go to "
+                             "coordination")
+        keep = ("requester_dept", "requester_name", "provider_dept", "dataset", "purpose",
+                "data_items", "scope", "term", "use_mode")
+        draft = {k: case.data[k] for k in keep if case.data.get(k) not in (None, "", [])}
+        reason = case.data.get("decision_reason")
+        return {"share_case_id": case.id, **draft, **({"refusal_reason": reason} if reason
+                                                      else {})}
+
+    def _require_refused_share(self, viewer: Viewer, data: dict[str, Any]) -> None:
+        case_id = data.get("share_case_id")
+        refused = None
+        if isinstance(case_id, int) and not isinstance(case_id, bool) and 0 < case_id < 2**63:
+            try:
+                refused = self.case(viewer, case_id)
+            except EngineError:
+                refused = None
+        if refused is None or not _refused_share_of(viewer, refused) or \
+                refused.data.get("requester_dept") != data.get("requester_dept"):
+            raise InvalidTaskData("share_case_id must be a refused share request of your "
+                                  "department", {"share_case_id":
+                                                 "not a refused share request of your department"})
 
     def submit_public(self, process_id: str, data: dict[str, Any]) -> tuple[CaseView, str]:
         info = self.process(process_id, "public")
         if info.start_form is None:
             raise ProcessNotFound(f"process {process_id!r} has no public form")
         self.gf.forms.validate(info.start_form, data)
+        forms.refuse_past_dates(self.gf.forms.schema(info.start_form), data, self._today())
         case = self.gf.start_case(process_id, data, user=None)
         with self.gf.db.write() as conn:
             code = portal.issue(conn, case.id, now=self.gf.now())
@@ -273,7 +370,12 @@ class Desk:
     def track(self, number: str, code: str) -> portal.PublicStatus:
         with self.gf.db.read() as conn:
             case_id = portal.find(conn, number, code)
-        return portal.public_status(self.gf.get_case(case_id), self.group_titles())
+        case = self.gf.get_case(case_id)
+        info = next((p for p in self.processes() if p.process_id == case.process_id), None)
+        schema = self.gf.forms.schema(info.start_form) if info and info.start_form else {}
+        return portal.public_status(case, self.group_titles(),
+                                    info.name if info else case.process_id,
+                                    tuple(schema.get("properties", {})))
 
     # -- messages ------------------------------------------------------------------------
     def send_message(self, viewer: Viewer, name: str, data: Any, *, case_id: int | None = None,
@@ -307,8 +409,12 @@ class Desk:
             tokens.revoke(conn, viewer.username, token_id, now=self.gf.now())
 
     def token_viewer(self, token: str) -> Viewer:
-        with self.gf.db.write() as conn:
-            username = tokens.authenticate(conn, token, now=self.gf.now())
+        now = self.gf.now()
+        with self.gf.db.read() as conn:
+            username, token_id, stale = tokens.authenticate(conn, token, now=now)
+        if stale:
+            with self.gf.db.write() as conn:
+                tokens.touch(conn, token_id, now=now)
         found = self.viewer(username)
         if found is None:
             raise InvalidToken("the token's user is inactive")
@@ -384,3 +490,28 @@ class Desk:
         start = self.gf.forms.schema(info.start_form) if info.start_form else {}
         fields = {**self.gf.forms.process_fields(process_id), **start.get("properties", {})}
         return {**start, "properties": fields}
+
+
+def _returned(task: TaskView, case: CaseView, schema: dict[str, Any] | None
+              ) -> tuple[dict[str, Any] | None, str | None]:
+    """A request sent back to its requester opens with what they sent and why it came back.
+
+    A task is such a return when it is open for the requesting department itself; the
+    reason is the one the reviewer gave with the decision to return.
+    """
+    requester = case.data.get("requester_dept")
+    if task.state != "open" or not requester or requester not in task.candidate_groups:
+        return None, None
+    props = (schema or {}).get("properties", {})
+    sent = {k: v for k, v in case.data.items() if k in props and v not in (None, "", [])}
+    reason = case.data.get("decision_reason") if case.data.get("decision") == "return" else None
+    return sent, reason or case.data.get("returned_reason")
+
+
+SHARE_REQUEST, COORDINATION = "share_request", "share_coordination"
+
+
+def _refused_share_of(viewer: Viewer, case: CaseView) -> bool:
+    """S6: the requesting department may ask for coordination of its refused share request."""
+    return (case.process_id == SHARE_REQUEST and case.data.get("outcome") == "refused"
+            and case.data.get("requester_dept") in viewer.groups)

@@ -19,6 +19,7 @@ so the web, the API and the CLI refuse exactly the same data:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -168,19 +169,53 @@ def _fields(error: ValidationError) -> list[str]:
 
 
 def _message(error: ValidationError) -> str:
-    if error.validator == "required":
-        return "必填 (required)"
-    if error.validator == "additionalProperties":
-        return "此表单不接受该字段 (not a field of this form)"
-    if error.validator == "enum":
-        return "请从给定选项中选择 (choose one of the options)"
-    if error.validator == "x-meaningful":
-        return (f"请写明内容，至少 {error.validator_value} 个字或字母数字 "
-                f"(say something: at least {error.validator_value} letters or digits)")
-    if error.validator == "maxLength":
-        return f"最多 {error.validator_value} 个字符 (at most {error.validator_value} characters)"
-    if error.validator == "pattern":
-        return error.schema.get("x-pattern-message") or "格式不正确 (not in the expected form)"
-    if error.validator == "minLength":
-        return f"至少 {error.validator_value} 个字符 (at least {error.validator_value} characters)"
-    return error.message
+    """One short English phrase per rule; the web shows it in the reader's language."""
+    value = error.validator_value
+    if error.validator == "pattern" and value == r"^\d{4}-\d{2}-\d{2}$":
+        return "use the form YYYY-MM-DD"
+    if error.validator == "minItems" and value == 1:
+        return "required"
+    if error.validator == "const":
+        return "must be confirmed" if value is True else "not an allowed value"
+    fixed = {"required": "required", "additionalProperties": "not a field of this form",
+             "enum": "choose one of the options", "pattern": "not in the expected form",
+             "type": "not the expected kind of value", "format": "not in the expected form"}
+    if error.validator == "pattern" and error.schema.get("x-pattern-message"):
+        return str(error.schema["x-pattern-message"])
+    if error.validator in fixed:
+        return fixed[error.validator]
+    counted = {"minLength": "at least {} characters", "maxLength": "at most {} characters",
+               "minItems": "at least {} items", "maxItems": "at most {} items",
+               "minimum": "at least {}", "maximum": "at most {}",
+               "x-meaningful": "say something: at least {} letters or digits"}
+    if error.validator in counted:
+        return counted[error.validator].format(value)
+    return "not valid"
+
+
+def until_fields(schema: dict[str, Any]) -> list[str]:
+    """Date fields that end something (a term of use, a granted term): never in the past.
+
+    A form marks them with `"x-not-past": true`; fields named `term` or `*_term` are such
+    dates by the convention every shipped form follows.
+    """
+    found = []
+    for name, prop in schema.get("properties", {}).items():
+        by_name = name == "term" or name.endswith("_term")
+        if prop.get("x-not-past", by_name):
+            found.append(name)
+    return found
+
+
+def refuse_past_dates(schema: dict[str, Any], data: dict[str, Any], today: dt.date) -> None:
+    errors = {}
+    for name in until_fields(schema):
+        value = data.get(name)
+        try:
+            day = dt.date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            continue
+        if day is not None and day < today:
+            errors[name] = "must not be in the past"
+    if errors:
+        raise InvalidTaskData(f"the form has errors in: {', '.join(sorted(errors))}", errors)

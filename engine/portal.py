@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -51,7 +51,9 @@ class PublicStatus:
     result: Result | None
     answers: dict[str, Any]      # the decision's public fields, for the printed letter
     steps: tuple[Milestone, ...]
-    waiting_on: tuple[tuple[str, dt.datetime | None], ...]   # open step titles and due
+    waiting_on: tuple[tuple[str, dt.datetime | None, bool], ...]   # open step, due, provisional
+    process_name: str = ""
+    submitted: dict[str, Any] = field(default_factory=dict)   # the applicant's own form
 
 
 def new_code() -> str:
@@ -84,15 +86,18 @@ def find(conn: Connection, number: str, code: str) -> int:
     return case_id
 
 
-def public_status(case: CaseView, group_titles: dict[str, str]) -> PublicStatus:
+def public_status(case: CaseView, group_titles: dict[str, str], process_name: str = "",
+                  start_fields: tuple[str, ...] = ()) -> PublicStatus:
     """What the tracker shows; `group_titles` names the deciding body by its title."""
     titles = {t.id: t.title for t in case.tasks}
     steps = tuple(Milestone(e.at, e.action, titles.get(e.task_id or "") if e.task_id else None)
                   for e in case.events if e.action in MILESTONES)
-    waiting = tuple((t.title, t.due_at) for t in case.tasks if t.state == "open")
+    waiting = tuple((t.title, t.due_at, t.due_provisional) for t in case.tasks
+                    if t.state == "open")
     received = case.data.get("received_at")
     received_at = dt.datetime.fromisoformat(received) if received else case.started_at
+    answers = {k: case.data[k] for k in PUBLIC_FIELDS if case.data.get(k) not in (None, "")}
+    submitted = {k: case.data[k] for k in start_fields if case.data.get(k) not in (None, "")}
     return PublicStatus(case_number(case.id), case.process_id, case.status, received_at,
-                        case.completed_at, result_of(case.data, group_titles),
-                        {k: case.data[k] for k in PUBLIC_FIELDS if case.data.get(k) not in (None, "")},
-                        steps, waiting)
+                        case.completed_at, result_of(case.data, group_titles), answers, steps,
+                        waiting, process_name, submitted)

@@ -409,3 +409,19 @@ catalog_versions = Table(
     Column("reason", Text),
     Column("changes", Json, nullable=False),
 )
+
+# A signed-in browser session; signing out deletes its row, so a copied cookie is dead.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("username", ForeignKey("users.username"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_web_sessions_user", web_sessions.c.username)
+
+# What a user chose for themselves (the UI language), kept across sign-ins.
+user_preferences = Table(
+    "user_preferences", metadata,
+    Column("username", ForeignKey("users.username"), primary_key=True),
+    Column("language", String(8)),
+)

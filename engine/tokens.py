@@ -18,8 +18,7 @@ from .errors import EngineError, InvalidToken, NotFound
 from .schema import api_tokens
 
 PREFIX = "gft_"
-
-
+TOUCH_EVERY = dt.timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class TokenInfo:
@@ -45,16 +44,29 @@ def create(conn: Connection, username: str, name: str, *, now: dt.datetime) -> s
     return token
 
 
-def authenticate(conn: Connection, token: str, *, now: dt.datetime) -> str:
-    """Return the user a token acts as, or raise InvalidToken."""
-    row = conn.execute(select(api_tokens.c.id, api_tokens.c.username, api_tokens.c.revoked_at)
+def authenticate(conn: Connection, token: str, *, now: dt.datetime) -> tuple[str, int, bool]:
+    """Return the user a token acts as, its id and whether `touch` is due; or raise.
+
+    Only reads: a request with a token used within the last minute writes nothing, so
+    API reads never wait for the write lock just to note when the token was used.
+    """
+    row = conn.execute(select(api_tokens.c.id, api_tokens.c.username, api_tokens.c.revoked_at,
+                              api_tokens.c.last_used_at)
                        .where(api_tokens.c.token_hash == _digest(token or ""))).first()
     if row is None or row.revoked_at is not None:
         raise InvalidToken("the bearer token is unknown or revoked")
     if not _active(conn, row.username):
         raise InvalidToken("the token's user is inactive")
-    conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
-    return str(row.username)
+    stale = row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY
+    return str(row.username), int(row.id), stale
+
+
+def touch(conn: Connection, token_id: int, *, now: dt.datetime) -> None:
+    """Note when a token was last used (at most once per `TOUCH_EVERY`)."""
+    conn.execute(update(api_tokens).where(
+        api_tokens.c.id == token_id,
+        (api_tokens.c.last_used_at.is_(None)) | (api_tokens.c.last_used_at < now - TOUCH_EVERY)
+    ).values(last_used_at=now))
 
 
 def _active(conn: Connection, username: str) -> bool:

@@ -15,18 +15,20 @@ from engine.errors import EngineError
 from engine.services import Govflow
 
 CATALOG = Path(__file__).resolve().parent / "demo_catalog.json"
+# Titles carry the Chinese name first and may end with an English one; pages show the
+# reader's half.
 GROUPS: dict[str, tuple[str, str]] = {
-    "data_authority": ("数据主管部门（大数据中心）", "role"),
-    "legal_review": ("合法性审查", "role"),
-    "expert_panel": ("专家论证组", "role"),
-    "confidentiality": ("保密审查", "role"),
-    "competent_authority": ("有权国家机关（商业秘密和个人隐私审查）", "role"),
-    "hearing": ("听证与征求意见", "role"),
-    "administrators": ("系统管理员", "role"),
-    "dept_health": ("卫生健康委", "department"),
-    "dept_civil": ("民政厅", "department"),
-    "dept_public_security": ("公安厅", "department"),
-    "dept_natural_resources": ("自然资源厅", "department"),
+    "data_authority": ("数据主管部门（大数据中心） Data authority (big data centre)", "role"),
+    "legal_review": ("合法性审查 Legality review", "role"),
+    "expert_panel": ("专家论证组 Expert panel", "role"),
+    "confidentiality": ("保密审查 Confidentiality review", "role"),
+    "competent_authority": ("有权国家机关（商业秘密和个人隐私审查） Competent authority (trade secrets and privacy)", "role"),
+    "hearing": ("听证与征求意见 Hearings and consultation", "role"),
+    "administrators": ("系统管理员 Administrators", "role"),
+    "dept_health": ("卫生健康委 Health Commission", "department"),
+    "dept_civil": ("民政厅 Civil Affairs Department", "department"),
+    "dept_public_security": ("公安厅 Public Security Department", "department"),
+    "dept_natural_resources": ("自然资源厅 Natural Resources Department", "department"),
 }
 
 # username, display name, groups, role description

@@ -36,6 +36,7 @@ from . import (
     i18n,
     inbox,
     notifications,
+    params,
     portal,
     security,
     supervision,
@@ -72,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
 
     _ensure_secret_key(app)
+    app.url_map.converters["int"] = params.IdConverter
     gf = app.config.get("GOVFLOW") or Govflow.open(app.config["DATABASE_URL"] or default_url())
     files = app.config["ATTACHMENTS_DIR"] or str(Path(app.instance_path) / "attachments")
     app.extensions["govflow"] = gf

@@ -19,7 +19,8 @@ from engine.results import result_of
 
 from . import results
 from .auth import desk
-from .openapi import document
+from .openapi import QUERY, document
+from .params import BadParameter, check_query, int_arg
 from .security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -34,13 +35,54 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("send an API token as `Authorization: Bearer <token>`")
     g.user = desk().token_viewer(token.strip())
+    check_query(request.args, QUERY.get(QUERY_OF.get(request.endpoint or "", ""), {}))
+
+
+QUERY_OF = {"api.list_cases": "listCases", "api.list_tasks": "listTasks"}
+
+
+MAX_DEPTH = 32
 
 
 def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    """The request's JSON object; anything else is a 400 naming what is wrong."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if not isinstance(data, dict):
-        raise InvalidTaskData("the request body must be a JSON object", {"": "not an object"})
+        raise BadParameter("", "the request body must be a JSON object")
+    if _depth(data) > MAX_DEPTH:
+        raise BadParameter("", f"the request body nests deeper than {MAX_DEPTH} levels")
     return data
+
+
+def object_field(sent: dict[str, Any], name: str) -> dict[str, Any]:
+    value = sent.get(name)
+    if not isinstance(value, dict):
+        raise BadParameter(name, f"`{name}` must be a JSON object")
+    return value
+
+
+def string_field(sent: dict[str, Any], name: str) -> str:
+    value = sent.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadParameter(name, f"`{name}` must be a non-empty string")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deep a parsed JSON value nests, without recursing (a hostile body may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item if isinstance(
+            item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def task_json(task: Any, sla: Any = None) -> dict[str, Any]:
@@ -54,7 +96,8 @@ def task_json(task: Any, sla: Any = None) -> dict[str, Any]:
            "completed_at": task.completed_at.isoformat() if task.completed_at else None,
            "completed_by": task.completed_by}
     if sla is not None:
-        out["sla"] = {"state": sla.state, "remaining_working_days": sla.remaining}
+        out["sla"] = {"state": sla.state, "remaining_working_days": sla.remaining,
+                      "overdue_working_days": sla.overdue_by}
     return out
 
 
@@ -97,7 +140,7 @@ def processes() -> Any:
 @bp.route("/cases", methods=("POST",))
 def submit_case() -> Any:
     sent = body()
-    case = desk().start(g.user, str(sent.get("process_id", "")), sent.get("data") or {})
+    case = desk().start(g.user, string_field(sent, "process_id"), object_field(sent, "data"))
     return jsonify(case_json(case, full=True)), 201
 
 
@@ -105,8 +148,8 @@ def submit_case() -> Any:
 def list_cases() -> Any:
     args = request.args
     found = desk().cases(g.user, status=args.get("status"), process_id=args.get("process_id"),
-                         search=args.get("q"), page=args.get("page", 1, type=int),
-                         per_page=args.get("per_page", 25, type=int))
+                         search=args.get("q"), page=int_arg(args, "page", 1),
+                         per_page=int_arg(args, "per_page", 25, largest=200))
     return jsonify(cases=[case_json(c) for c in found.cases], total=found.total,
                    page=found.page, per_page=found.per_page)
 
@@ -138,8 +181,8 @@ def list_tasks() -> Any:
     args = request.args
     found, _ = desk().inbox(g.user, InboxQuery(
         view=args.get("view", "mine"), process_id=args.get("process_id"),
-        state=args.get("state"), search=args.get("q"), page=args.get("page", 1, type=int),
-        per_page=args.get("per_page", 50, type=int)))
+        state=args.get("state"), search=args.get("q"), page=int_arg(args, "page", 1),
+        per_page=int_arg(args, "per_page", 50, largest=200)))
     return jsonify(tasks=[task_json(r.task, r.sla) for r in found.rows], total=found.total,
                    page=found.page, per_page=found.per_page)
 
@@ -162,7 +205,7 @@ def unclaim(task_id: str) -> Any:
 
 @bp.route("/tasks/<task_id>/complete", methods=("POST",))
 def complete(task_id: str) -> Any:
-    data = body().get("data")
+    data = object_field(body(), "data")
     return jsonify(case_json(desk().complete(g.user, task_id, data), full=True))
 
 
@@ -191,8 +234,8 @@ def put_dataset(dataset_id: str) -> Any:
     sent = body()
     if not desk().may_edit_catalog(g.user):
         raise NotAllowed("only the data authority changes the catalog")
-    record = {**(sent.get("dataset") or {}), "id": dataset_id}
-    version = desk().save_dataset(g.user, record, sent.get("reason"))
+    record = {**object_field(sent, "dataset"), "id": dataset_id}
+    version = desk().save_dataset(g.user, record, string_field(sent, "reason"))
     dataset, _ = desk().dataset(g.user, dataset_id)
     return jsonify(**dataset_json(dataset), catalog_version=version.version if version else None)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -34,15 +35,37 @@ def init_app(app: Flask) -> None:
 
 
 def load_user() -> None:
-    """Read the signed-in user (the API authenticates by token instead, see web/api.py)."""
+    """Read the signed-in user (the API authenticates by token instead, see web/api.py).
+
+    The session cookie carries a server-side session id; a session closed by signing
+    out, or a user deactivated since, reads as signed out.
+    """
     g.user = None
     if request.path.startswith(("/static/", "/assets/", "/api/")):
         return
-    username = session.get("user")
-    if username:
-        g.user = desk().viewer(username)
-        if g.user is None:   # deactivated since signing in
+    session_id = session.get("sid")
+    if session_id:
+        g.user = desk().session_viewer(session_id)
+        if g.user is None:
+            lang = session.get("lang")
             session.clear()
+            if lang:
+                session["lang"] = lang
+
+
+def sign_in_session(username: str) -> None:
+    """Start a fresh session for `username`, keeping the language chosen before."""
+    chosen = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["sid"] = desk().open_session(username, current_app.permanent_session_lifetime)
+    if chosen:
+        desk().set_language(username, chosen)
+        session["lang"] = chosen
+    else:
+        remembered = desk().language(username)
+        if remembered:
+            session["lang"] = remembered
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,10 +78,20 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site paths: never redirect a signed-in user to another site."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return default
+    """Only same-site paths: never redirect a signed-in user to another site.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so
+    `/%09/evil.example` (a tab) would become `//evil.example`: any such character refuses the
+    target outright, and what is left must be a path with no scheme and no host.
+    """
+    if not target or any(ch.isspace() or ch == "\\" or ord(ch) < 32 or ord(ch) == 127
+                         for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
+            or parts.path.startswith("//"):
+        return default
+    return target
 
 
 @bp.route("/login", methods=("GET", "POST"))
@@ -68,9 +101,7 @@ def login() -> Any:
         username = request.form.get("username", "").strip()
         viewer = desk().sign_in(username, request.form.get("password", ""))
         if viewer is not None:
-            session.clear()
-            session.permanent = True
-            session["user"] = viewer.username
+            sign_in_session(viewer.username)
             return redirect(safe_next(request.args.get("next"), url_for("inbox.index")))
         flash(_("Wrong user name or password."), "error")
     return render_template("auth/login.html")
@@ -79,6 +110,8 @@ def login() -> Any:
 @bp.route("/logout", methods=("POST",))
 def logout() -> Any:
     lang = session.get("lang")
+    if session.get("sid"):
+        desk().close_session(session["sid"])
     session.clear()
     if lang:
         session["lang"] = lang

@@ -25,7 +25,8 @@ from engine.results import result_of
 
 from . import formkit
 from .auth import desk, login_required, safe_next
-from .i18n import current_lang
+from .i18n import current_lang, department_titles, element_names, group_titles
+from .params import int_arg
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 STATUSES = ("running", "completed", "error")
@@ -34,10 +35,9 @@ STATUSES = ("running", "completed", "error")
 @bp.route("")
 @login_required
 def index() -> Any:
-    page = request.args.get("page", "1")
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
     found = desk().cases(g.user, status=status, process_id=request.args.get("process") or None,
-                         search=request.args.get("q"), page=int(page) if page.isdigit() else 1)
+                         search=request.args.get("q"), page=int_arg(request.args, "page", 1))
     return render_template("cases/index.html", found=found, status=status,
                            processes=desk().processes(), starters=_startable())
 
@@ -51,7 +51,7 @@ def _startable() -> list[Any]:
 def detail(case_id: int) -> Any:
     page = desk().case_page(g.user, case_id)
     data = formkit.describe(page.start_schema, page.case.data, current_lang(),
-                            desk().departments())
+                            group_titles(), element_names(page.case.version_id))
     return render_template("cases/detail.html", page=page, data=data,
                            result=result_of(page.case.data, desk().group_titles()),
                            notices=desk().gf.case_notices(g.user.username, case_id))
@@ -111,9 +111,12 @@ def download(attachment_id: int) -> Any:
 def new(process_id: str) -> Any:
     info = desk().process(process_id, "department")
     schema = desk().gf.forms.schema(info.start_form) if info.start_form else {}
-    departments = desk().departments()
+    departments = department_titles()
     own = [d for d in departments if d in g.user.groups]
     values, errors = {"requester_dept": own[0]} if own else {}, None
+    source = request.args.get("from", "")
+    if request.method == "GET" and source.isdigit() and len(source) <= 18:
+        values = desk().coordination_draft(g.user, int(source))
     if request.method == "POST":
         values = request.form.to_dict()
         try:
@@ -123,10 +126,11 @@ def new(process_id: str) -> Any:
         else:
             flash(_("Submitted as case %(number)s.", number=case_number(case.id)), "info")
             return redirect(url_for(".detail", case_id=case.id))
-    form = formkit.fields(schema, current_lang(), values, errors, desk().department_choices(),
+    form = formkit.fields(schema, current_lang(), values, errors, department_titles(),
                           desk().dataset_choices())
     return render_template("cases/new.html", info=info, form=form, errors=errors,
-                           schema=schema), 422 if errors else 200
+                           schema=schema, limits=desk().process_limits(process_id)
+                           ), 422 if errors else 200
 
 
 def _title(process_id: str) -> str:

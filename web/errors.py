@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -23,11 +24,40 @@ from engine.errors import (
 )
 
 from .auth import safe_next
+from .params import BadParameter
 
 STATUS = ((NotFound, 404), (InvalidTaskData, 422), (NotAllowed, 403), (Conflict, 409),
           (CalendarNotCovered, 409))
 EXTRA = {"invalid_token": 401, "attachment_rejected": 422, "message_not_delivered": 409,
          "invalid_message": 422}
+
+
+def page_message(code: str, status: int, details: dict[str, Any] | None = None) -> str:
+    """What a person reads for an error, in their language (the API keeps the engine's text)."""
+    by_code = {
+        "attachment_rejected": _("The file was not accepted: send a PDF, image, Word, Excel, "
+                                 "OFD, text or CSV file that is not empty and at most 10 MB."),
+        "calendar_not_covered": _("The working-day calendar does not cover this date yet; "
+                                  "the administrators have been told."),
+        "invalid_task_data": _("The form has errors; see the marked fields."),
+        "task_already_claimed": _("A colleague has claimed this task first."),
+        "csrf": _("The form had expired. Go back, reload the page and send it again."),
+    }
+    by_status = {
+        400: _("The request could not be understood."),
+        403: _("You may not do this."),
+        404: _("This page or record does not exist, or you may not see it."),
+        405: _("This address does not accept that kind of request."),
+        409: _("Someone else changed this first. Reload the page and try again."),
+        413: _("The upload is too large."),
+        422: _("The form has errors; see the marked fields."),
+        429: _("Too many requests. Wait a minute and try again."),
+    }
+    if code == "task_already_claimed" and (details or {}).get("assignee"):
+        from .i18n import user_name
+        return _("%(user)s has already claimed this task.",
+                 user=user_name(str((details or {})["assignee"])))
+    return by_code.get(code) or by_status.get(status) or _("Something went wrong.")
 
 
 def status_of(error: EngineError) -> int:
@@ -54,22 +84,29 @@ def init_app(app: Flask) -> None:
         status = status_of(error)
         if is_api():
             return json_error(**{**error.to_dict(), "status": status})
+        message = page_message(error.code, status, error.details)
         if request.method == "POST" and request.form.get("next"):
-            flash(error.message, "error")
+            flash(message, "error")
             return redirect(safe_next(request.form.get("next"), "/"))
         return render_template("error.html", status=status, code=error.code,
-                               message=error.message), status
+                               message=message), status
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
         return render_template("error.html", status=400, code="csrf",
-                               message=error.description), 400
+                               message=page_message("csrf", 400)), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         status = error.code or 500
         code = (error.name or "error").lower().replace(" ", "_")
         if is_api():
-            return json_error(code, error.description or error.name, status)
+            extra = {"field": error.field} if isinstance(error, BadParameter) else {}
+            if extra:
+                code = "invalid_parameter"
+            return json_error(code, error.description or error.name, status, **extra)
+        own = error.description != type(error).description   # a message we wrote
+        message = error.description if own and not isinstance(error, BadParameter) else \
+            page_message(code, status)
         return render_template("error.html", status=status, code=code,
-                               message=error.description), status
+                               message=message), status

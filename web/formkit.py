@@ -11,21 +11,30 @@ reject exactly the same data.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from engine.access import parse_case_number
 from engine.clock import SHANGHAI
 from engine.profile import load_profile, shipped_profiles
+from engine.forms import until_fields
 
 RADIO_MAX = 4
 TEXTAREA_FROM = 200
 # Keys the engine and the models write into every case, labelled like form fields.
 ENGINE_KEYS = {
     "received_at": {"title": "收到时间", "x-title-en": "Received"},
-    "outcome": {"title": "办理结果", "x-title-en": "Outcome"},
-    "decided_by": {"title": "决定机关", "x-title-en": "Decided by"},
+    "outcome": {"title": "办理结果", "x-title-en": "Outcome", "enum": [
+        "granted", "refused", "corrected", "opened", "not_opened"],
+        "x-enum-titles": {"granted": "同意", "refused": "不予同意", "corrected": "已更正",
+                          "opened": "予以开放", "not_opened": "不予开放"},
+        "x-enum-titles-en": {"granted": "Granted", "refused": "Refused",
+                             "corrected": "Corrected", "opened": "Opened",
+                             "not_opened": "Not opened"}},
+    "decided_by": {"title": "决定机关", "x-title-en": "Decided by", "x-group": True},
     "decision_rule": {"title": "决定依据", "x-title-en": "Rule applied"},
     "reply": {"title": "答复", "x-title-en": "Reply"},
     # keys the shipped models record (workflows/README.md lists them per process)
@@ -60,10 +69,24 @@ ENGINE_KEYS = {
     "scenario_items": {"title": "场景允许的数据项", "x-title-en": "Items the scenario allows"},
     "catalog_share_class": {"title": "目录共享类型", "x-title-en": "Catalog share class"},
     "agreement_required": {"title": "须签数据利用协议", "x-title-en": "Agreement required"},
-    "reviews": {"title": "审查程序", "x-title-en": "Review procedures"},
-    "sla_state": {"title": "时限状态", "x-title-en": "Time-limit state"},
+    "reviews": {"title": "审查程序", "x-title-en": "Review procedures", "items": {
+        "enum": ["legality", "expert_panel", "confidentiality", "competent_authority",
+                 "public_consultation", "hearing"],
+        "x-enum-titles": {"legality": "合法性审查", "expert_panel": "专家论证",
+                          "confidentiality": "保密审查", "competent_authority": "主管部门审查",
+                          "public_consultation": "公开征求意见", "hearing": "听证"},
+        "x-enum-titles-en": {"legality": "Legality review", "expert_panel": "Expert panel",
+                             "confidentiality": "Confidentiality review",
+                             "competent_authority": "Competent authority's review",
+                             "public_consultation": "Public consultation",
+                             "hearing": "Hearing"}}},
+    "sla_state": {"title": "时限状态", "x-title-en": "Time-limit state", "enum": [
+        "overdue", "on_time", "due_soon"],
+        "x-enum-titles": {"overdue": "已超期", "on_time": "未超期", "due_soon": "即将到期"},
+        "x-enum-titles-en": {"overdue": "Overdue", "on_time": "On time",
+                             "due_soon": "Due soon"}},
     "sla_breach_rule": {"title": "超期依据", "x-title-en": "Limit breached"},
-    "sla_breach_task": {"title": "超期环节", "x-title-en": "Step overdue"},
+    "sla_breach_task": {"title": "超期环节", "x-title-en": "Step overdue", "x-element": True},
     "complainant_notified": {"title": "已反馈投诉人", "x-title-en": "Complainant told"},
     "reporter_notified": {"title": "已告知反馈人", "x-title-en": "Reporter told"},
     # jurisdiction profile, limits and open-data findings
@@ -115,6 +138,8 @@ class Field:
     step: str | None = None
     max_length: int | None = None
     lines: bool = False    # a list typed one item per line
+    required_when: list[tuple[str, str]] = field(default_factory=list)  # (field, value)
+    not_past: bool = False  # a date that ends something: today or later
 
 
 def _types(prop: dict[str, Any]) -> set[str]:
@@ -163,6 +188,38 @@ def _widget(prop: dict[str, Any]) -> tuple[str, list[tuple[str, str]] | None]:
     return "text", None
 
 
+def error_text(message: str | None) -> str | None:
+    """An engine validation phrase ("at least 5 characters") in the reader's language."""
+    if not message:
+        return message
+    from flask_babel import gettext
+    counted = re.fullmatch(r"(at (?:least|most)) (\d+)( characters| items)?", message)
+    if counted:
+        return gettext(f"{counted.group(1)} %(n)s{counted.group(3) or ''}",
+                       n=counted.group(2))
+    return gettext(message)
+
+
+def conditions(schema: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Field -> the (field, value) choices that make it required, from `if`/`then` rules.
+
+    The browser marks such a field required as soon as one of its choices is made; the
+    engine's validation stays the authority.
+    """
+    found: dict[str, list[tuple[str, str]]] = {}
+    for rule in [schema, *schema.get("allOf", [])]:
+        when, then = rule.get("if"), rule.get("then")
+        if not isinstance(when, dict) or not isinstance(then, dict):
+            continue
+        for name, test in when.get("properties", {}).items():
+            if isinstance(test, dict) and "const" in test:
+                value = test["const"]
+                text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+                for needed in then.get("required", []):
+                    found.setdefault(needed, []).append((name, text))
+    return found
+
+
 def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = None,
            errors: dict[str, str] | None = None,
            departments: dict[str, str] | None = None,
@@ -174,6 +231,8 @@ def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = No
     """
     values, errors = values or {}, errors or {}
     required = set(schema.get("required", []))
+    when = conditions(schema)
+    not_past = set(until_fields(schema))
     found = []
     for name, prop in schema.get("properties", {}).items():
         if prop.get("readOnly") or "object" in _types(prop):
@@ -189,13 +248,14 @@ def fields(schema: dict[str, Any], lang: str, values: dict[str, Any] | None = No
             name=name, label=label(prop, name, lang), widget=widget,
             required=name in required, help=_localized(prop, "description", lang),
             options=options, value=values.get(name, prop.get("default")),
-            error=errors.get(name), max_length=prop.get("maxLength"),
+            error=error_text(errors.get(name)), max_length=prop.get("maxLength"),
             lines=widget == "textarea" and "array" in _types(prop),
+            required_when=when.get(name, []), not_past=name in not_past,
             step="1" if "integer" in _types(prop) else "any" if widget == "number" else None))
     extra = {k: v for k, v in errors.items() if k not in schema.get("properties", {})}
     if extra:
         found.append(Field(name="", label="", widget="errors", required=False,
-                           error="; ".join(f"{k}: {v}" if k else v for k, v in extra.items())))
+                           error="; ".join(error_text(v) or "" for v in extra.values())))
     return found
 
 
@@ -224,6 +284,8 @@ def parse(schema: dict[str, Any], form: MultiDict[str, str]) -> dict[str, Any]:
 
 
 def _number(raw: str, kinds: set[str]) -> Any:
+    if "integer" in kinds and parse_case_number(raw) is not None and not raw.isdigit():
+        return parse_case_number(raw)   # a case number as shown everywhere: GF000042
     if "integer" in kinds:
         try:
             return int(raw)
@@ -264,8 +326,13 @@ def _moment(text: str) -> str:
 
 
 def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
-             departments: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """(label, value) pairs of case data, labelled and worded by the start form where it can."""
+             groups: dict[str, str] | None = None,
+             elements: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(label, value) pairs of case data, labelled and worded by the start form where it can.
+
+    `groups` (name -> title) names departments and roles, `elements` (id -> name) the
+    steps of the case's model, so neither shows as its key.
+    """
     props = (schema or {}).get("properties", {})
     shown = []
     for key, value in data.items():
@@ -274,22 +341,28 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
         prop = props.get(key) or ENGINE_KEYS.get(key, {})
         if prop.get("x-hidden"):
             continue
-        titles = option_titles(prop, lang) if prop else {}
-        if key.endswith("_dept") and departments:
-            titles = departments
-        if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            text = " | ".join("；".join(f"{label(ENGINE_KEYS.get(k, {}), k, lang)}: {_plain(v)}"
-                                       for k, v in item.items() if v not in (None, "", []))
-                              for item in value)
-        elif isinstance(value, list):
-            text = "、".join(titles.get(str(v), str(v)) for v in value)
-        elif isinstance(value, dict):
-            text = "；".join(f"{k}: {v}" for k, v in value.items() if v not in (None, "", []))
-        elif isinstance(value, bool):
-            text = ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-        elif isinstance(value, str) and (key.endswith("_at") or value[10:11] == "T"):
-            text = _moment(value)
-        else:
-            text = titles.get(str(value), "" if value is None else str(value))
-        shown.append((label(prop, key, lang) if prop else key, text))
+        shown.append((label(prop, key, lang) if prop else key,
+                      _worded(key, prop, value, lang, props, groups or {}, elements or {})))
     return shown
+
+
+def _worded(key: str, prop: dict[str, Any], value: Any, lang: str, props: dict[str, Any],
+            groups: dict[str, str], elements: dict[str, str]) -> str:
+    titles = option_titles(prop, lang) if prop else {}
+    if key.endswith("_dept") or prop.get("x-group"):
+        titles = {**groups, "system": "系统" if lang == "zh" else "System"}
+    if prop.get("x-element"):
+        titles = elements
+    if isinstance(value, list):
+        return "、".join(titles.get(str(v), str(v)) for v in value) if lang == "zh" else \
+            ", ".join(titles.get(str(v), str(v)) for v in value)
+    if isinstance(value, dict):
+        return "；".join(
+            f"{label(props.get(k) or ENGINE_KEYS.get(k, {}), k, lang)}: "
+            f"{_worded(k, props.get(k) or ENGINE_KEYS.get(k, {}), v, lang, props, groups, elements)}"
+            for k, v in value.items() if v not in (None, "", []))
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if isinstance(value, str) and (key.endswith("_at") or value[10:11] == "T"):
+        return _moment(value)
+    return titles.get(str(value), str(value))

@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, redirect, request, session, url_for
-from flask_babel import Babel
+from flask_babel import Babel, gettext
+from markupsafe import Markup
 
 from engine.access import case_number
 from engine.clock import SHANGHAI
@@ -37,11 +38,20 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["dt"] = format_moment
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["pname"] = process_name
+    app.jinja_env.filters["native"] = native
+    app.jinja_env.filters["doc"] = documentation
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["result_lines"] = results.lines
     app.jinja_env.globals["desk_explain"] = explain
     app.jinja_env.globals["case_no"] = case_number
     app.jinja_env.globals["group_titles"] = group_titles
+    app.jinja_env.globals["user_name"] = user_name
+    app.jinja_env.globals["event_data"] = event_data
+    app.jinja_env.globals["step_name"] = step_name
+    app.jinja_env.globals["outcome_title"] = outcome_title
+    app.jinja_env.globals["today_iso"] = lambda: (
+        current_app.extensions["desk"].gf.now().astimezone(SHANGHAI).date().isoformat())
+    app.jinja_env.globals["party_name"] = party_name
     app.jinja_env.globals["element_names"] = element_names
     app.jinja_env.globals["task_titles"] = lambda case: {t.id: t.title for t in case.tasks}
     app.jinja_env.globals["process_names"] = lambda found: {p.process_id: p.name for p in found}
@@ -53,10 +63,63 @@ def explain(basis: dict[str, Any] | None) -> list[str]:
 
 
 def group_titles() -> dict[str, str]:
-    """Group name -> title (卫生健康委 for dept_health), read once per request."""
+    """Group name -> title in the reader's language (卫生健康委 for dept_health)."""
     if "group_titles" not in g:
         g.group_titles = current_app.extensions["desk"].group_titles()
-    return dict(g.group_titles)
+    return {name: process_name(title) for name, title in g.group_titles.items()}
+
+
+def department_titles() -> dict[str, str]:
+    """Active department groups (name -> title in the reader's language), for choice lists:
+    a form may name only a department with active members."""
+    return {name: process_name(title)
+            for name, title in current_app.extensions["desk"].department_choices().items()}
+
+
+def user_name(username: str | None) -> str:
+    """A person's display name (王卫健 for alice); the engine's own actor is "system"."""
+    if not username:
+        return "—"
+    if username == "system":
+        return gettext("System")
+    if "user_names" not in g:
+        g.user_names = current_app.extensions["desk"].user_names()
+    return str(g.user_names.get(username, username))
+
+
+def party_name(name: str | None) -> str:
+    """A requester or department by its title (民政厅 for dept_civil), else as written."""
+    if not name:
+        return "—"
+    return group_titles().get(name) or user_name(name)
+
+
+def event_data(case: Any, event: Any) -> list[tuple[str, str]]:
+    """What a completed step recorded, labelled and worded by that step's form."""
+    data = event.details.get("data") or {}
+    forms = {t.id: t.form for t in getattr(case, "tasks", ())}
+    desk = current_app.extensions["desk"]
+    form = forms.get(event.task_id or "")
+    schema = desk.gf.forms.schema(form) if form else None
+    from . import formkit
+    return formkit.describe(schema, data, current_lang(), group_titles(),
+                            element_names(case.version_id))
+
+
+def step_name(names: dict[str, str], element_id: str | None) -> str:
+    """An element's name, or what kind of element it is when the model left it unnamed."""
+    if not element_id:
+        return "—"
+    if names.get(element_id):
+        return names[element_id]
+    kinds = (("Gateway", gettext("Decision point")), ("Event", gettext("Event")),
+             ("Timer", gettext("Time limit")))
+    return next((text for prefix, text in kinds if prefix in element_id), gettext("Step"))
+
+
+def outcome_title(value: Any) -> str:
+    from .formkit import ENGINE_KEYS, option_titles
+    return option_titles(ENGINE_KEYS["outcome"], current_lang()).get(str(value), str(value))
 
 
 def element_names(version_id: int) -> dict[str, str]:
@@ -70,6 +133,32 @@ def process_name(name: str | None) -> str:
     if not match:
         return name
     return match.group(2) if current_lang() == "en" else match.group(1).strip()
+
+
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+
+
+def native(text: Any) -> Any:
+    """Chinese text shown on an English page (a name, a step from a Chinese-only model, what
+    someone typed) is marked `lang="zh-CN"`, so screen readers and checks know it is Chinese."""
+    if text is None:
+        return "—"
+    value = str(text)
+    if current_lang() == "en" and CJK.search(value):
+        return Markup('<span lang="zh-CN">%s</span>') % value
+    return value
+
+
+def documentation(text: str | None) -> Any:
+    """A model's instructions in the reader's language: models write the Chinese text first
+    and may end with an English version; without one, English readers get the Chinese."""
+    if not text:
+        return ""
+    match = re.match(r"^(.*[\u3400-\u9fff\u3000-\u303f\uff00-\uffef])\s*"
+                     r"([A-Z][^\u3400-\u9fff\u3000-\u303f\uff00-\uffef]*)$", text, re.S)
+    if not match:
+        return native(text)
+    return match.group(2).strip() if current_lang() == "en" else match.group(1).strip()
 
 
 def format_moment(moment: dt.datetime | None, seconds: bool = False) -> str:
@@ -88,4 +177,6 @@ def switch(code: str) -> Any:
     from .auth import safe_next
     if code in LANGUAGES:
         session["lang"] = code
+        if g.get("user") is not None:
+            current_app.extensions["desk"].set_language(g.user.username, code)
     return redirect(safe_next(request.args.get("next"), url_for("home")))

@@ -10,16 +10,17 @@ from flask_babel import gettext as _
 from engine.inbox import InboxQuery
 
 from .auth import desk, login_required, safe_next
+from .i18n import group_titles
+from .params import int_arg
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
 
 def query_from(args: Any, per_page: int) -> InboxQuery:
-    page = args.get("page", "1")
     return InboxQuery(view=args.get("view", "all"), process_id=args.get("process") or None,
                       state=args.get("state") or None, search=args.get("q") or None,
                       sort=args.get("sort", "due"),
-                      page=int(page) if page.isdigit() else 1, per_page=per_page)
+                      page=int_arg(args, "page", 1), per_page=per_page)
 
 
 @bp.route("")
@@ -29,7 +30,7 @@ def index() -> Any:
     query = query_from(request.args, current_app.config["INBOX_PER_PAGE"])
     found, counts = desk().inbox(g.user, query)
     return render_template("inbox/index.html", inbox=found, counts=counts, query=query,
-                           processes=desk().processes(), groups=desk().group_titles())
+                           processes=desk().processes(), groups=group_titles())
 
 
 @bp.route("/claim", methods=("POST",))

@@ -15,7 +15,7 @@ from engine.errors import InvalidTaskData, NotFound
 
 from . import formkit
 from .auth import desk
-from .i18n import current_lang
+from .i18n import current_lang, department_titles
 from .security import rate_limit
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -46,10 +46,11 @@ def apply(process_id: str) -> Any:
         else:
             status = desk().track(f"{case.id}", code)
             return render_template("portal/submitted.html", status=status, code=code,
-                                   info=info)
-    form = formkit.fields(schema, current_lang(), values, errors, desk().department_choices())
-    return render_template("portal/apply.html", info=info, form=form,
-                           errors=errors), 422 if errors else 200
+                                   info=info, submitted=_echo(status))
+    form = formkit.fields(schema, current_lang(), values, errors, department_titles())
+    return render_template("portal/apply.html", info=info, form=form, errors=errors,
+                           schema=schema, limits=desk().process_limits(process_id)
+                           ), 422 if errors else 200
 
 
 @bp.route("/letter/<kind>", methods=("POST",))
@@ -76,8 +77,16 @@ def track() -> Any:
         except NotFound:
             missing = True
     return render_template("portal/track.html", status=status, missing=missing,
+                           submitted=_echo(status) if status else [],
                            number=request.form.get("number", ""),
                            code=request.form.get("code", "")), 404 if missing else 200
+
+
+def _echo(status: Any) -> list[tuple[str, str]]:
+    """What the applicant sent, labelled by the procedure's form, in their language."""
+    info = desk().process(status.process_id)
+    schema = desk().gf.forms.schema(info.start_form) if info.start_form else None
+    return formkit.describe(schema, status.submitted, current_lang(), department_titles())
 
 
 def _title(process_id: str) -> str:

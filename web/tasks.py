@@ -7,25 +7,28 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.errors import InvalidTaskData
+from engine.errors import Conflict, InvalidTaskData
 
 from . import formkit
 from .auth import desk, login_required, safe_next
-from .i18n import current_lang
+from .i18n import current_lang, department_titles, element_names, group_titles
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 
 def render_task(task_id: str, values: dict[str, Any] | None = None,
-                errors: dict[str, str] | None = None, status: int = 200) -> Any:
+                errors: dict[str, str] | None = None, status: int = 200,
+                conflict: bool = False) -> Any:
     page = desk().task_page(g.user, task_id)
-    departments = desk().departments()
-    form = formkit.fields(page.schema or {}, current_lang(), values, errors,
-                          desk().department_choices())
+    departments = department_titles()
+    if values is None:
+        values = page.prefill
+    form = formkit.fields(page.schema or {}, current_lang(), values, errors, departments)
+    data = formkit.describe(page.start_schema, page.case.data, current_lang(), group_titles(),
+                            element_names(page.case.version_id))
     formkit.offer_only(form, "decision", page.case.data.get("allowed_decisions"))
-    data = formkit.describe(page.start_schema, page.case.data, current_lang(), departments)
     return render_template("tasks/detail.html", page=page, form=form, data=data,
-                           errors=errors), status
+                           errors=errors, conflict=conflict), status
 
 
 @bp.route("/<task_id>")
@@ -46,6 +49,9 @@ def complete(task_id: str) -> Any:
         flash(_("The form has errors; see the marked fields."), "error")
         return render_task(task_id, _kept(schema),
                            error.errors, 422)
+    except Conflict:
+        # Someone finished or took the task first: show who, and keep what was typed.
+        return render_task(task_id, _kept(schema), None, 409, conflict=True)
     flash(_("Task completed."), "info")
     still_mine = [t for t in case.tasks if t.state == "open" and t.assignee == g.user.username]
     return redirect(url_for("tasks.detail", task_id=still_mine[0].id) if still_mine

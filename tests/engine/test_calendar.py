@@ -172,7 +172,7 @@ def test_a_deadline_running_into_2027_is_provisional_and_skips_weekends_only(cal
     assert date(2027, 1, 1) in d.counted          # unknown holidays are not guessed
     assert d.notes == tuple(DayNote(date(2027, 1, x), "uncovered_weekend", None)
                             for x in (2, 3, 9, 10))
-    assert "govflow calendar add-year FILE" in d.explain("zh")[-1]
+    assert "系统管理员已收到提醒" in d.explain("zh")[-1]
     assert d.explain("en")[-1].startswith("Provisional: the 2027 holiday schedule")
 
 

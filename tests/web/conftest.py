@@ -11,6 +11,7 @@ because argon2 is slow on purpose.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from collections.abc import Iterator
@@ -76,8 +77,10 @@ class AuthActions:
         self.client = client
 
     def login(self, username: str = "alice") -> None:
+        desk = self.client.application.extensions["desk"]
+        session_id = desk.open_session(username, dt.timedelta(hours=8))
         with self.client.session_transaction() as session:
-            session["user"] = username
+            session["sid"] = session_id
 
     def logout(self) -> None:
         with self.client.session_transaction() as session:

@@ -56,7 +56,8 @@ def test_a_reviewer_system_lists_claims_and_completes_tasks(client, token, wgf) 
     headers = token("alice")
     groups = client.get("/api/v1/tasks?view=groups", headers=headers).get_json()
     [task] = groups["tasks"]
-    assert task["sla"] == {"state": "on_time", "remaining_working_days": 11}
+    assert task["sla"] == {"state": "on_time", "remaining_working_days": 10,
+                           "overdue_working_days": None}   # the day of receipt not counted
     claimed = client.post(f"/api/v1/tasks/{task['id']}/claim", headers=headers).get_json()
     assert claimed["assignee"] == "alice"
     mine = client.get("/api/v1/tasks", headers=headers).get_json()
@@ -84,7 +85,7 @@ def test_errors_are_json_with_stable_codes(client, token, wgf) -> None:
         (client.get("/api/v1/tasks/nope", headers=headers), 404, "task_not_found"),
         (client.post(f"/api/v1/tasks/{task.id}/claim", headers=headers), 409,
          "task_already_claimed"),
-        (client.post("/api/v1/cases", headers=headers, data="x"), 422, "invalid_task_data"),
+        (client.post("/api/v1/cases", headers=headers, data="x"), 400, "invalid_parameter"),
         (client.post("/api/v1/cases", headers=headers,
                      json={"process_id": "nope", "data": {}}), 404, "process_not_found"),
         (client.get("/api/v1/nothing", headers=headers), 404, "not_found"),

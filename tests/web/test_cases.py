@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import start_share
+from tests.web.conftest import AuthActions, start_share
 
 
 def test_the_case_page_shows_status_tasks_timers_and_the_audit_trail(client, auth, wgf) -> None:
@@ -40,16 +40,14 @@ def test_the_bpmn_viewer_is_served_by_govflow_or_the_page_says_how_to_install_it
     case = start_share(wgf)
     app = make_app(wgf, tmp_path)
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["user"] = "alice"
+    AuthActions(client).login("alice")
     html = client.get(f"/cases/{case.id}").get_data(as_text=True)
     if 'id="diagram"' in html:   # `npm ci` was run
         with client.get("/assets/bpmn-js/bpmn-viewer.js") as script:
             assert script.status_code == 200 and b"BpmnJS" in script.data
         assert "/assets/bpmn-js/bpmn-viewer.js" in html
     missing = make_app(wgf, tmp_path, BPMN_JS_DIR=str(tmp_path / "nowhere")).test_client()
-    with missing.session_transaction() as session:
-        session["user"] = "alice"
+    AuthActions(missing).login("alice")
     html = missing.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "npm ci" in html and 'id="diagram"' not in html
     assert missing.get("/assets/bpmn-js/bpmn-viewer.js").status_code == 404

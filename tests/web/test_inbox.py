@@ -20,7 +20,7 @@ def test_the_inbox_shows_what_a_reviewer_needs_at_a_glance(client, auth, wgf) ->
     assert "政务数据共享申请" in row           # process, the reader's half of its name
     assert "2026-11-20" in row                 # received, Shanghai date
     assert "2026-12-04 23:59" in row           # due, Shanghai time
-    assert "11 个工作日" in row                 # today and ten more working days
+    assert "剩余 10 个工作日" in row      # ten working days; the day of receipt not counted
     assert "badge sla-on_time" in row and "正常" in row
     assert "签收" in row
 
@@ -34,7 +34,7 @@ def test_sla_states_follow_the_working_day_calendar(client, auth, wgf, clock) ->
     clock.set("2026-12-05T09:00:00+08:00")
     html = client.get("/inbox").get_data(as_text=True)
     assert "sla-overdue" in rows(html)[0]
-    assert "已超期" in rows(html)[0]
+    assert "超期 1 个工作日" in rows(html)[0]
     overdue_tab = client.get("/inbox?view=overdue").get_data(as_text=True)
     assert len(rows(overdue_tab)) == 1
 
@@ -101,7 +101,8 @@ def test_claiming_a_task_someone_else_holds_explains_why(client, auth, wgf) -> N
     auth.login("amy")
     response = client.post(f"/tasks/{task.id}/claim", data={"next": "/inbox"},
                            follow_redirects=True)
-    assert "claimed by alice" in response.get_data(as_text=True)
+    alice = client.application.extensions["desk"].user_names()["alice"]
+    assert f"{alice} 已签收该任务" in response.get_data(as_text=True)
     assert wgf.get_task(task.id).assignee == "alice"
 
 

@@ -9,6 +9,7 @@ import pytest
 from engine.db import Database
 from engine.services import WORKFLOWS, Govflow
 from govflow.demo import seed_directory
+from tests.web.conftest import AuthActions
 from web import create_app, formkit
 
 
@@ -27,8 +28,7 @@ def shipped(database_url, clock, tmp_path):
 def test_every_shipped_start_form_is_offered_and_renders(shipped) -> None:
     gf, app = shipped
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["user"] = "carl"
+    AuthActions(client).login("carl")
     processes = app.extensions["desk"].processes()
     assert processes, "no process deployed"
     for info in processes:
