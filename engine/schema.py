@@ -76,7 +76,7 @@ cases = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("process_id", String(200), nullable=False),
     Column("version_id", ForeignKey("process_versions.id"), nullable=False),
-    # running | completed | error
+    # running | completed | error | withdrawn
     Column("status", String(20), nullable=False),
     Column("requester", String(300)),
     Column("data", Json, nullable=False),

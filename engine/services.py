@@ -23,6 +23,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, insert, select, update
 
 from . import access, directory, inbox, queries, resources
+from .approvals import ApprovalUseCases
+from .countersign import count_signature
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
@@ -52,6 +54,7 @@ from .profile import JurisdictionProfile, load_profile
 from .rawsql import RawSQL
 from .rules import cite
 from .runtime import (
+    ENDED,
     CaseStore,
     LoadedCase,
     NewHumanTask,
@@ -97,7 +100,7 @@ WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
 class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
-              NotifyUseCases):
+              NotifyUseCases, ApprovalUseCases):
     def __init__(
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
@@ -276,6 +279,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             task = self._open_task(conn, task_id)
             if task.assignee != user:
                 raise NotAllowed(f"task {task_id} is not claimed by {user}")
+            self._refuse_while_delegated(conn, task)
             conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
                          .values(assignee=None))
             self._append_event(conn, task.case_id, PendingEvent(
@@ -292,6 +296,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}")
             self._require_candidate(conn, task, user)
             self._require_candidate(conn, task, to_user)
+            self._refuse_while_delegated(conn, task)
             conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
                          .values(assignee=to_user))
             self._append_event(conn, task.case_id, PendingEvent(
@@ -309,6 +314,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                                          assignee=task.assignee)
             if task.assignee is None:
                 self._require_candidate(conn, task, user)
+            self._refuse_while_delegated(conn, task)
             data = trimmed(data)
             self.forms.validate(task.form, data, lambda: directory.active_departments(conn))
             case = self.store.load(conn, task.case_id, self.definitions)
@@ -328,6 +334,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
             def submit(_: BpmnWorkflow) -> None:
                 spiff_task.data.update(data)
+                count_signature(spiff_task)
                 spiff_task.run()
 
             self._step(conn, case, submit, actor=user)
@@ -493,7 +500,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             changes = _diff(before, workflow.last_task.data if workflow.last_task else before)
             if changes and trigger is not None:
                 trigger.details = {**(trigger.details or {}), "changes": changes}
-            if workflow.completed and case.status != "completed":
+            if workflow.completed and case.status not in ("completed", "withdrawn"):
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
             outgoing = take_thrown(workflow, f"case {case.id}")
@@ -580,7 +587,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             version_id=case.deployed.id, status=case.status, requester=case.requester,
             data=case.data, incident=case.incident, started_at=case.started_at,
             started_by=case.started_by, updated_at=case.saved_at or self.now(),
-            completed_at=case.saved_at if case.status == "completed" else None,
+            completed_at=case.saved_at if case.status in ENDED else None,
             tasks=tasks, timers=tuple(sorted(case.timers.values(), key=_timer_order)),
             events=case.saved_events, sla=case.sla)
 
