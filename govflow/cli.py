@@ -201,6 +201,56 @@ def retry(gf: Govflow, case_id: int, user: str, data: str) -> Any:
 
 
 @command(main)
+@click.argument("case_id", type=int)
+@click.option("--user", required=True, help="The applicant withdrawing the case.")
+@click.option("--reason", required=True)
+def withdraw(gf: Govflow, case_id: int, user: str, reason: str) -> Any:
+    """撤回: the applicant withdraws a case not yet decided."""
+    case = gf.withdraw_case(case_id, user, reason)
+    return case if _as_json() else f"case {case.id} is {case.status}"
+
+
+@command(main, "return")
+@click.argument("task_id")
+@click.option("--to", "to", required=True, help="The earlier step: element id or task id.")
+@click.option("--user", required=True)
+@click.option("--reason", required=True)
+def return_task(gf: Govflow, task_id: str, to: str, user: str, reason: str) -> Any:
+    """退回: send the case back to an earlier completed step."""
+    case = gf.return_task(task_id, user, to, reason)
+    if _as_json():
+        return case
+    reopened = [t for t in case.tasks if t.state == "open" and t.element_id == to]
+    return f"case {case.id} sent back to {to}" + (
+        f"; task {reopened[0].id} due {_local(reopened[0].due_at)}" if reopened else "")
+
+
+@command(main)
+@click.argument("task_id")
+@click.option("--to", "to_user", required=True, help="Who works the task for you.")
+@click.option("--user", required=True, help="The task's holder.")
+@click.option("--reason", required=True)
+def delegate(gf: Govflow, task_id: str, to_user: str, user: str, reason: str) -> Any:
+    """委派: hand a claimed task to someone who works it and hands it back."""
+    task = gf.delegate_task(task_id, user, to_user, reason)
+    return task if _as_json() else f"task {task.id} delegated to {task.assignee}"
+
+
+@command(main)
+@click.argument("task_id")
+@click.option("--user", required=True, help="The delegate.")
+@click.option("--note", required=True, help="Your opinion for the delegator.")
+def resolve(gf: Govflow, task_id: str, user: str, note: str) -> Any:
+    """Hand a delegated task back to whoever delegated it."""
+    task = gf.resolve_delegation(task_id, user, note)
+    return task if _as_json() else f"task {task.id} handed back to {task.assignee}"
+
+
+def _as_json() -> bool:
+    return bool(click.get_current_context().params.get("as_json"))
+
+
+@command(main)
 @click.argument("name")
 @click.option("--data", "data", default="{}", help="The message's data as a JSON object.")
 @click.option("--case", "case_id", type=int, default=None, help="Deliver to this case.")
