@@ -55,6 +55,14 @@ class CasePage:
 
 
 @dataclass(frozen=True)
+class TaskOperations:
+    return_targets: tuple[tuple[str, str], ...]  # (element id, title) of earlier steps
+    may_delegate: bool
+    delegated_by: str | None
+    may_resolve: bool
+
+
+@dataclass(frozen=True)
 class CaseList:
     cases: tuple[CaseView, ...]
     total: int
@@ -223,6 +231,41 @@ class Desk:
     def complete(self, viewer: Viewer, task_id: str, data: dict[str, Any]) -> CaseView:
         self.task(viewer, task_id)
         return self.gf.complete_task(task_id, viewer.username, data)
+
+    # -- approval operations (engine/approvals.py) ----------------------------------------
+    def withdraw(self, viewer: Viewer, case_id: int, reason: str) -> CaseView:
+        self.case(viewer, case_id)
+        return self.gf.withdraw_case(case_id, viewer.username, reason)
+
+    def return_task(self, viewer: Viewer, task_id: str, to: str, reason: str) -> CaseView:
+        self.task(viewer, task_id)
+        return self.gf.return_task(task_id, viewer.username, to, reason)
+
+    def delegate(self, viewer: Viewer, task_id: str, to_user: str, reason: str) -> TaskView:
+        self.task(viewer, task_id)
+        return self.gf.delegate_task(task_id, viewer.username, to_user.strip(), reason)
+
+    def resolve(self, viewer: Viewer, task_id: str, note: str) -> TaskView:
+        self.task(viewer, task_id)
+        return self.gf.resolve_delegation(task_id, viewer.username, note)
+
+    def task_operations(self, viewer: Viewer, task_id: str) -> TaskOperations:
+        """What the task page offers: steps to send back to, delegation and its state."""
+        task = self.task(viewer, task_id)
+        with self.gf.db.read() as conn:
+            delegator = self.gf.delegated_by(conn, task.case_id, task.id)
+        mine = task.state == "open" and task.assignee == viewer.username
+        return TaskOperations(
+            return_targets=tuple(self.gf.return_targets(task_id))
+            if access.may_work(viewer, task) and delegator is None else (),
+            may_delegate=mine and delegator is None, delegated_by=delegator,
+            may_resolve=mine and delegator is not None)
+
+    def may_withdraw(self, viewer: Viewer, case: CaseView) -> bool:
+        if case.status not in ("running", "error") or case.data.get("outcome"):
+            return False
+        with self.gf.db.read() as conn:
+            return self.gf.is_applicant(conn, case.started_by, case.data, viewer.username)
 
     def comment(self, viewer: Viewer, case_id: int, body: str,
                 task_id: str | None = None) -> comments.Comment:

@@ -166,6 +166,35 @@ def complete(task_id: str) -> Any:
     return jsonify(case_json(desk().complete(g.user, task_id, data), full=True))
 
 
+@bp.route("/cases/<int:case_id>/withdraw", methods=("POST",))
+def withdraw(case_id: int) -> Any:
+    return jsonify(case_json(desk().withdraw(g.user, case_id, _text("reason")), full=True))
+
+
+@bp.route("/tasks/<task_id>/return", methods=("POST",))
+def return_task(task_id: str) -> Any:
+    case = desk().return_task(g.user, task_id, _text("to"), _text("reason"))
+    return jsonify(case_json(case, full=True))
+
+
+@bp.route("/tasks/<task_id>/delegate", methods=("POST",))
+def delegate(task_id: str) -> Any:
+    return jsonify(task_json(desk().delegate(g.user, task_id, _text("to_user"),
+                                             _text("reason"))))
+
+
+@bp.route("/tasks/<task_id>/resolve", methods=("POST",))
+def resolve(task_id: str) -> Any:
+    return jsonify(task_json(desk().resolve(g.user, task_id, _text("note"))))
+
+
+def _text(name: str) -> str:
+    value = body().get(name, "")
+    if not isinstance(value, str):
+        raise InvalidTaskData(f"{name} must be a string", {name: "not a string"})
+    return value
+
+
 def dataset_json(dataset: Any) -> dict[str, Any]:
     return {**dataset.record(), "version": dataset.version,
             "url": url_for("api.get_dataset", dataset_id=dataset.id)}

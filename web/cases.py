@@ -28,7 +28,7 @@ from .auth import desk, login_required, safe_next
 from .i18n import current_lang
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-STATUSES = ("running", "completed", "error")
+STATUSES = ("running", "completed", "error", "withdrawn")
 
 
 @bp.route("")
@@ -54,7 +54,16 @@ def detail(case_id: int) -> Any:
                             desk().departments())
     return render_template("cases/detail.html", page=page, data=data,
                            result=result_of(page.case.data, desk().group_titles()),
-                           notices=desk().gf.case_notices(g.user.username, case_id))
+                           notices=desk().gf.case_notices(g.user.username, case_id),
+                           may_withdraw=desk().may_withdraw(g.user, page.case))
+
+
+@bp.route("/<int:case_id>/withdraw", methods=("POST",))
+@login_required
+def withdraw(case_id: int) -> Any:
+    desk().withdraw(g.user, case_id, request.form.get("reason", ""))
+    flash(_("Case %(number)s was withdrawn.", number=case_number(case_id)), "info")
+    return redirect(url_for(".detail", case_id=case_id))
 
 
 @bp.route("/<int:case_id>/letter/<kind>")

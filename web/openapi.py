@@ -24,6 +24,18 @@ ROUTES: list[tuple[str, str, str, str, dict[str, Any] | None, list[str]]] = [
      ["task_id"]),
     ("post", "/tasks/{task_id}/complete", "completeTask", "Submit the task's form",
      {"$ref": "#/components/schemas/TaskData"}, ["task_id"]),
+    ("post", "/cases/{case_id}/withdraw", "withdrawCase",
+     "撤回: the applicant withdraws a case not yet decided",
+     {"$ref": "#/components/schemas/Reason"}, ["case_id"]),
+    ("post", "/tasks/{task_id}/return", "returnTask",
+     "退回: send the case back to an earlier completed step (element id or task id)",
+     {"$ref": "#/components/schemas/Return"}, ["task_id"]),
+    ("post", "/tasks/{task_id}/delegate", "delegateTask",
+     "委派: the holder hands the task to a user who works it and hands it back",
+     {"$ref": "#/components/schemas/Delegation"}, ["task_id"]),
+    ("post", "/tasks/{task_id}/resolve", "resolveDelegation",
+     "The delegate hands the task back to the delegator with a note",
+     {"$ref": "#/components/schemas/Note"}, ["task_id"]),
     ("get", "/catalog", "listCatalog", "The resource catalog's datasets (q searches id and name)",
      None, []),
     ("get", "/catalog/{dataset_id}", "getDataset", "One dataset and the versions that changed it",
@@ -68,6 +80,11 @@ def _operation(op_id: str, summary: str, body: dict[str, Any] | None,
     return operation
 
 
+def _strings(*names: str) -> dict[str, Any]:
+    return {"type": "object", "required": list(names),
+            "properties": {n: {"type": "string", "minLength": 1} for n in names}}
+
+
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, op_id, summary, body, params in ROUTES:
@@ -109,6 +126,10 @@ def document() -> dict[str, Any]:
                     "case_id": {"type": "integer"},
                     "correlation": {"type": "object", "additionalProperties": {"oneOf": [
                         {"type": "string"}, {"type": "number"}, {"type": "boolean"}]}}}},
+                "Reason": _strings("reason"),
+                "Return": _strings("to", "reason"),
+                "Delegation": _strings("to_user", "reason"),
+                "Note": _strings("note"),
                 "TaskData": {"type": "object", "required": ["data"],
                              "properties": {"data": {"type": "object"}}},
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {

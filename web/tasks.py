@@ -24,7 +24,7 @@ def render_task(task_id: str, values: dict[str, Any] | None = None,
                           desk().department_choices())
     data = formkit.describe(page.start_schema, page.case.data, current_lang(), departments)
     return render_template("tasks/detail.html", page=page, form=form, data=data,
-                           errors=errors), status
+                           errors=errors, ops=desk().task_operations(g.user, task_id)), status
 
 
 @bp.route("/<task_id>")
@@ -86,4 +86,29 @@ def transfer(task_id: str) -> Any:
     task = desk().transfer(g.user, task_id, request.form.get("to_user", ""),
                            request.form.get("reason", ""))
     flash(_("Task transferred to %(user)s.", user=task.assignee), "info")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<task_id>/return", methods=("POST",))
+@login_required
+def send_back(task_id: str) -> Any:
+    desk().return_task(g.user, task_id, request.form.get("to", ""), request.form.get("reason", ""))
+    flash(_("The case was sent back to an earlier step."), "info")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<task_id>/delegate", methods=("POST",))
+@login_required
+def delegate(task_id: str) -> Any:
+    task = desk().delegate(g.user, task_id, request.form.get("to_user", ""),
+                           request.form.get("reason", ""))
+    flash(_("Task delegated to %(user)s; it comes back to you.", user=task.assignee), "info")
+    return redirect(url_for("tasks.detail", task_id=task_id))
+
+
+@bp.route("/<task_id>/resolve", methods=("POST",))
+@login_required
+def resolve(task_id: str) -> Any:
+    task = desk().resolve(g.user, task_id, request.form.get("note", ""))
+    flash(_("Task handed back to %(user)s.", user=task.assignee), "info")
     return redirect(url_for("inbox.index"))
