@@ -15,8 +15,9 @@
 * 会签/或签 (multi-instance user tasks with an `approvalMode`): engine/countersign.py.
 
 Each operation may be forbidden per user task by a spiffworkflow property:
-`allowWithdraw`, `allowReturn`, `allowDelegate` ("false" forbids; every default allows).
-A case may be withdrawn unless one of its open tasks forbids it.
+`allowWithdraw`, `allowReturn`, `allowDelegate`, `allowCopy` ("false" forbids; every default
+allows). A case may be withdrawn or copied (抄送, engine/copies.py) unless one of its open
+tasks forbids it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from . import directory, outbox, queries
 from .access import case_number
 from .audit import PendingEvent
+from .copies import CopyUseCases
 from .errors import Conflict, InvalidTaskData, NotAllowed
 from .models import CaseView, TaskView
 from .runtime import element_id, find_task, ready_human_tasks, spec_property
@@ -56,7 +58,7 @@ def _reason(text: str | None, what: str) -> str:
     return reason[:1000]
 
 
-class ApprovalUseCases:
+class ApprovalUseCases(CopyUseCases):
     if TYPE_CHECKING:
         from .db import Database
         from .definitions import Definitions
@@ -236,6 +238,16 @@ class ApprovalUseCases:
         if delegator is not None:
             raise Conflict(f"task {task.id} is delegated to {task.assignee}; it must be "
                            f"handed back to {delegator} first")
+
+    def _copy_forbidden_by(self, conn: Connection, case_id: int) -> str | None:
+        """The open step of the case whose model forbids copying it, if any."""
+        for version_id, element in conn.execute(
+                select(human_tasks.c.version_id, human_tasks.c.element_id).distinct().where(
+                    human_tasks.c.case_id == case_id, human_tasks.c.state == "open")):
+            specs = _specs_of(self.definitions.get(conn, version_id), element)
+            if not all(allows(s, "allowCopy") for s in specs):
+                return str(element)
+        return None
 
     def _require_holder(self, conn: Connection, task: Any, user: str) -> None:
         if task.assignee is not None and task.assignee != user:

@@ -249,6 +249,13 @@ class Desk:
         self.task(viewer, task_id)
         return self.gf.resolve_delegation(task_id, viewer.username, note)
 
+    def copy(self, viewer: Viewer, case_id: int, to: list[str], note: str) -> list[str]:
+        self.case(viewer, case_id)
+        return self.gf.copy_case(case_id, viewer.username, to, note)
+
+    def copies(self, viewer: Viewer) -> list[Any]:
+        return self.gf.copies_for(viewer.username)
+
     def task_operations(self, viewer: Viewer, task_id: str) -> TaskOperations:
         """What the task page offers: steps to send back to, delegation and its state."""
         task = self.task(viewer, task_id)

@@ -189,6 +189,20 @@ case_calls = Table(
     sqlite_with_rowid=False,
 )
 
+# 抄送: a case copied to a user or a group for information. They see the case read-only
+# (engine/access.py) and in the inbox's "copied to me" view; they never act on it.
+case_copies = Table(
+    "case_copies", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    # "user:<username>" or "group:<group name>"
+    Column("recipient", String(200), primary_key=True),
+    Column("copied_by", String(200), nullable=False),
+    Column("copied_at", UTCDateTime, nullable=False),
+    Column("note", Text),
+    sqlite_with_rowid=False,
+)
+Index("ix_case_copies_recipient", case_copies.c.recipient, case_copies.c.copied_at)
+
 audit_events = Table(
     "audit_events", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),

@@ -246,6 +246,30 @@ def resolve(gf: Govflow, task_id: str, user: str, note: str) -> Any:
     return task if _as_json() else f"task {task.id} handed back to {task.assignee}"
 
 
+@command(main)
+@click.argument("case_id", type=int)
+@click.option("--to", "to", multiple=True, required=True, metavar="user:NAME|group:NAME",
+              help="Who receives the copy (repeatable).")
+@click.option("--user", required=True)
+@click.option("--note", default="")
+def copy(gf: Govflow, case_id: int, to: tuple[str, ...], user: str, note: str) -> Any:
+    """抄送: copy a case to users or groups for information."""
+    fresh = gf.copy_case(case_id, user, list(to), note)
+    return fresh if _as_json() else f"case {case_id} copied to {', '.join(fresh)}"
+
+
+@command(main)
+@click.option("--user", required=True)
+def copies(gf: Govflow, user: str) -> Any:
+    """List the cases copied to a user or their groups, newest first."""
+    found = gf.copies_for(user)
+    if _as_json():
+        return found
+    return "\n".join(f"{c.number}  {c.process_id}  {c.status}  from {c.copied_by} "
+                     f"{_local(c.copied_at)}  {c.note or ''}".rstrip()
+                     for c in found) or "no copied cases"
+
+
 def _as_json() -> bool:
     return bool(click.get_current_context().params.get("as_json"))
 

@@ -188,6 +188,26 @@ def resolve(task_id: str) -> Any:
     return jsonify(task_json(desk().resolve(g.user, task_id, _text("note"))))
 
 
+@bp.route("/cases/<int:case_id>/copy", methods=("POST",))
+def copy_case(case_id: int) -> Any:
+    to = body().get("to")
+    if not isinstance(to, list) or not all(isinstance(r, str) for r in to):
+        raise InvalidTaskData("to must be a list of user:NAME or group:NAME",
+                              {"to": "not a list of strings"})
+    note = body().get("note") or ""
+    return jsonify(copied_to=desk().copy(g.user, case_id, to, note if isinstance(note, str)
+                                         else ""))
+
+
+@bp.route("/copies")
+def list_copies() -> Any:
+    return jsonify(items=[{"case_id": c.case_id, "number": c.number, "process_id": c.process_id,
+                           "status": c.status, "copied_by": c.copied_by, "note": c.note,
+                           "copied_at": c.copied_at.isoformat(),
+                           "url": url_for("api.get_case", case_id=c.case_id)}
+                          for c in desk().copies(g.user)])
+
+
 def _text(name: str) -> str:
     value = body().get(name, "")
     if not isinstance(value, str):

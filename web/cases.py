@@ -140,3 +140,14 @@ def new(process_id: str) -> Any:
 
 def _title(process_id: str) -> str:
     return next((p.name for p in desk().processes() if p.process_id == process_id), process_id)
+
+
+@bp.route("/<int:case_id>/copy", methods=("POST",))
+@login_required
+def copy(case_id: int) -> Any:
+    to = [f"{kind}:{name.strip()}" for kind in ("user", "group")
+          for name in request.form.get(f"{kind}s", "").replace("，", ",").split(",")
+          if name.strip()]
+    desk().copy(g.user, case_id, to, request.form.get("note", ""))
+    flash(_("Case copied."), "info")
+    return redirect(url_for(".detail", case_id=case_id))

@@ -36,6 +36,11 @@ ROUTES: list[tuple[str, str, str, str, dict[str, Any] | None, list[str]]] = [
     ("post", "/tasks/{task_id}/resolve", "resolveDelegation",
      "The delegate hands the task back to the delegator with a note",
      {"$ref": "#/components/schemas/Note"}, ["task_id"]),
+    ("post", "/cases/{case_id}/copy", "copyCase",
+     "抄送: copy a case to users or groups (user:NAME, group:NAME) for information",
+     {"$ref": "#/components/schemas/Copy"}, ["case_id"]),
+    ("get", "/copies", "listCopies", "Cases copied to the token user or their groups", None,
+     []),
     ("get", "/catalog", "listCatalog", "The resource catalog's datasets (q searches id and name)",
      None, []),
     ("get", "/catalog/{dataset_id}", "getDataset", "One dataset and the versions that changed it",
@@ -130,6 +135,9 @@ def document() -> dict[str, Any]:
                 "Return": _strings("to", "reason"),
                 "Delegation": _strings("to_user", "reason"),
                 "Note": _strings("note"),
+                "Copy": {"type": "object", "required": ["to"], "properties": {
+                    "to": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                    "note": {"type": "string"}}},
                 "TaskData": {"type": "object", "required": ["data"],
                              "properties": {"data": {"type": "object"}}},
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {

@@ -204,3 +204,44 @@ def test_an_unknown_approval_mode_is_refused_at_deploy(gf: Govflow) -> None:
         b'value="any"', b'value="most"').replace(b"countersign_any", b"countersign_most")
     with pytest.raises(BpmnValidationError, match="approvalMode"):
         gf.deploy(xml, "countersign_most.bpmn")
+
+
+# -- 抄送 -------------------------------------------------------------------------------
+def test_a_case_is_copied_for_information_and_shown_read_only(gf: Govflow) -> None:
+    from engine import access
+    from engine.access import Viewer
+
+    case = gf.start_case("share_request", CONDITIONAL, user="carl")
+    with pytest.raises(NotAllowed):  # pete neither applied nor reviews it
+        gf.copy_case(case.id, "pete", ["user:rita"])
+    with pytest.raises(NotAllowed):
+        gf.copy_case(case.id, "carl", ["user:nobody"])
+    with pytest.raises(InvalidTaskData):
+        gf.copy_case(case.id, "carl", ["rita"])
+    assert gf.copy_case(case.id, "carl", ["user:rita", "group:dept_public_security"],
+                        "请知悉") == ["group:dept_public_security", "user:rita"]
+    with pytest.raises(Conflict):
+        gf.copy_case(case.id, "carl", ["user:rita"])
+    assert [c.case_id for c in gf.copies_for("rita")] == [case.id]
+    assert [(c.copied_by, c.note) for c in gf.copies_for("pete")] == [("carl", "请知悉")]
+    assert gf.copies_for("alice") == []
+    with gf.db.read() as conn:
+        access.require_case(conn, Viewer("pete", frozenset({"dept_public_security"})), case.id)
+        told = sorted(conn.execute(select(outbox.c.recipient).where(
+            outbox.c.kind == "case_copied")).scalars())
+    assert told == ["group:dept_public_security", "user:rita"]
+    assert gf.inbox("pete").total == 0  # information only: no task to work
+    copied = [e for e in gf.get_case(case.id).events if e.action == "case_copied"]
+    assert copied[0].details["to"] == ["group:dept_public_security", "user:rita"]
+
+
+def test_a_step_may_forbid_copying(models: Govflow) -> None:
+    gf = models
+    case = gf.start_case("two_reviews", {"requester_dept": "dept_civil"}, user="carl")
+    assert gf.copy_case(case.id, "alice", ["user:rita"]) == ["user:rita"]
+    xml = (MODELS / "two_reviews.bpmn").read_bytes().replace(
+        b'value="5" />', b'value="5" /><spiffworkflow:property name="allowCopy" value="false" />')
+    gf.deploy(xml, "two_reviews.bpmn")
+    case = gf.start_case("two_reviews", {"requester_dept": "dept_civil"}, user="carl")
+    with pytest.raises(NotAllowed, match="does not allow copying"):
+        gf.copy_case(case.id, "carl", ["user:rita"])

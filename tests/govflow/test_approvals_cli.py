@@ -100,3 +100,15 @@ def test_return_delegate_and_withdraw_by_command(govflow) -> None:
     assert out.strip() == f"case {case['id']} is withdrawn"
     shown = govflow("case", str(case["id"])).stdout
     assert "case_withdrawn" in shown and "task_returned" in shown and "task_delegated" in shown
+
+
+def test_copy_by_command(govflow) -> None:
+    case = as_json(govflow, "start", "two_reviews", "--user", "carl", "--data",
+                   '{"requester_dept": "dept_civil"}')
+    out = govflow("copy", str(case["id"]), "--to", "user:dora", "--to", "group:reviewer_rita",
+                  "--user", "carl", "--note", "请知悉").stdout
+    assert out.strip() == f"case {case['id']} copied to group:reviewer_rita, user:dora"
+    listed = as_json(govflow, "copies", "--user", "rita")
+    assert [c["case_id"] for c in listed] == [case["id"]]
+    bad = govflow("copy", str(case["id"]), "--to", "dora", "--user", "carl", ok=False)
+    assert bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1

@@ -67,3 +67,25 @@ def test_return_and_withdraw_through_the_api(client, token, wgf) -> None:  # noq
     assert done.status_code == 200 and done.get_json()["status"] == "withdrawn"
     history = client.get(f"/api/v1/cases/{case.id}/history", headers=token("carl")).get_json()
     assert re.search("case_withdrawn", str(history)) and "task_returned" in str(history)
+
+
+def test_a_copied_case_is_listed_under_copied_to_me_and_readable(client, auth, wgf,
+                                                                 token) -> None:  # noqa: F811
+    case = start_share(wgf)
+    auth.login("carl")
+    client.post(f"/cases/{case.id}/copy", data={"users": "rita", "groups": "", "note": "知悉"})
+    auth.login("rita")
+    assert "抄送我的" in client.get("/inbox").get_data(as_text=True)
+    listed = client.get("/inbox/copies").get_data(as_text=True)
+    assert f"/cases/{case.id}" in listed and "知悉" in listed
+    page = client.get(f"/cases/{case.id}")
+    assert page.status_code == 200 and "抄送知悉" in page.get_data(as_text=True)
+    headers = token("pete")
+    assert client.get(f"/api/v1/cases/{case.id}", headers=headers).status_code == 404
+    done = client.post(f"/api/v1/cases/{case.id}/copy", headers=token("carl"),
+                       json={"to": ["group:dept_public_security"]})
+    assert done.status_code == 200 and done.get_json()["copied_to"] == [
+        "group:dept_public_security"]
+    assert client.get(f"/api/v1/cases/{case.id}", headers=headers).status_code == 200
+    items = client.get("/api/v1/copies", headers=headers).get_json()["items"]
+    assert [i["case_id"] for i in items] == [case.id]
