@@ -12,10 +12,13 @@
   delegate works it and hands it back (`resolve`), and the delegator makes the final
   submission. While delegated nobody submits, releases or transfers the task. The
   audit trail is the record of who delegated to whom.
+* 加签 (add a signer): `before` — the added signer signs first and the task comes back
+  to the holder, as a delegation does; `after` — the holder's opinion is recorded and
+  the added signer makes the final submission.
 * 会签/或签 (multi-instance user tasks with an `approvalMode`): engine/countersign.py.
 
 Each operation may be forbidden per user task by a spiffworkflow property:
-`allowWithdraw`, `allowReturn`, `allowDelegate`, `allowCopy` ("false" forbids; every default
+`allowWithdraw`, `allowReturn`, `allowDelegate`, `allowAddSigner`, `allowCopy` ("false" forbids; every default
 allows). A case may be withdrawn or copied (抄送, engine/copies.py) unless one of its open
 tasks forbids it.
 """
@@ -42,7 +45,9 @@ from .schema import audit_events, human_tasks, reminders, task_candidates
 if TYPE_CHECKING:
     from .runtime import LoadedCase
 
-_DELEGATION_ACTIONS = ("task_delegated", "task_delegation_resolved")
+# A delegation (or a signer added before the holder) is open until it is handed back.
+_HANDED_OUT = ("task_delegated", "signer_added_before")
+_DELEGATION_ACTIONS = (*_HANDED_OUT, "task_delegation_resolved")
 
 
 def allows(task_spec: Any, name: str) -> bool:
@@ -208,6 +213,34 @@ class ApprovalUseCases(CopyUseCases):
             self._task_handed_to(conn, task_id, to_user, user)
             return queries.get_task(conn, task_id)
 
+    def add_signer(self, task_id: str, user: str, to_user: str, position: str,
+                   note: str) -> TaskView:
+        """加签: the holder adds a signer. `before`: the signer signs first and the task
+        comes back to the holder (as a delegation). `after`: the holder's opinion is
+        recorded now and the added signer makes the final submission."""
+        if position not in ("before", "after"):
+            raise InvalidTaskData("position must be before or after",
+                                  {"position": "before 或 after"})
+        note = _reason(note, "adding a signer")
+        with self.db.write() as conn:
+            task = self._open_task(conn, task_id)
+            if task.assignee != user:
+                raise NotAllowed(f"claim task {task_id} before adding a signer")
+            self._refuse_while_delegated(conn, task)
+            if to_user == user:
+                raise NotAllowed("the holder is already a signer")
+            directory.require_user(conn, to_user)
+            version = self.definitions.get(conn, queries.get_task(conn, task_id).version_id)
+            if not all(allows(s, "allowAddSigner") for s in _specs_of(version, task.element_id)):
+                raise NotAllowed(f"step {task.element_id} does not allow adding a signer")
+            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
+                         .values(assignee=to_user))
+            self._append_event(conn, task.case_id, PendingEvent(
+                self.now(), user, f"signer_added_{position}", task.id, task.element_id,
+                details={"to": to_user, "note": note}))
+            self._task_handed_to(conn, task_id, to_user, user)
+            return queries.get_task(conn, task_id)
+
     def resolve_delegation(self, task_id: str, user: str, note: str) -> TaskView:
         """The delegate hands the task back to the delegator with their opinion."""
         note = _reason(note, "handing a delegated task back")
@@ -231,7 +264,7 @@ class ApprovalUseCases(CopyUseCases):
             audit_events.c.case_id == case_id, audit_events.c.task_id == task_id,
             audit_events.c.action.in_(_DELEGATION_ACTIONS))
             .order_by(audit_events.c.seq.desc()).limit(1)).first()
-        return last.actor if last is not None and last.action == "task_delegated" else None
+        return last.actor if last is not None and last.action in _HANDED_OUT else None
 
     def _refuse_while_delegated(self, conn: Connection, task: Any) -> None:
         delegator = self.delegated_by(conn, task.case_id, task.id)

@@ -57,6 +57,7 @@ GOVFLOW_PROPERTIES: dict[str, str] = {
     "allowReturn": "flag",                   # 退回 from this task (default true)
     "allowDelegate": "flag",                 # 委派 of this task (default true)
     "allowWithdraw": "flag",                 # 撤回 while this task is open (default true)
+    "allowAddSigner": "flag",                # 加签 on this task (default true)
     "allowCopy": "flag",                     # 抄送 while this task is open (default true)
 }
 

@@ -245,6 +245,11 @@ class Desk:
         self.task(viewer, task_id)
         return self.gf.delegate_task(task_id, viewer.username, to_user.strip(), reason)
 
+    def add_signer(self, viewer: Viewer, task_id: str, to_user: str, position: str,
+                   note: str) -> TaskView:
+        self.task(viewer, task_id)
+        return self.gf.add_signer(task_id, viewer.username, to_user.strip(), position, note)
+
     def resolve(self, viewer: Viewer, task_id: str, note: str) -> TaskView:
         self.task(viewer, task_id)
         return self.gf.resolve_delegation(task_id, viewer.username, note)

@@ -238,6 +238,20 @@ def delegate(gf: Govflow, task_id: str, to_user: str, user: str, reason: str) ->
 
 @command(main)
 @click.argument("task_id")
+@click.option("--to", "to_user", required=True, help="The signer to add.")
+@click.option("--position", type=click.Choice(["before", "after"]), required=True,
+              help="before: they sign first and it comes back; after: they submit last.")
+@click.option("--user", required=True, help="The task's holder.")
+@click.option("--note", required=True, help="Why (after: your own opinion).")
+def add_signer(gf: Govflow, task_id: str, to_user: str, position: str, user: str,
+               note: str) -> Any:
+    """加签: add a signer before or after you."""
+    task = gf.add_signer(task_id, user, to_user, position, note)
+    return task if _as_json() else f"task {task.id} now with {task.assignee} ({position})"
+
+
+@command(main)
+@click.argument("task_id")
 @click.option("--user", required=True, help="The delegate.")
 @click.option("--note", required=True, help="Your opinion for the delegator.")
 def resolve(gf: Govflow, task_id: str, user: str, note: str) -> Any:

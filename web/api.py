@@ -183,6 +183,12 @@ def delegate(task_id: str) -> Any:
                                              _text("reason"))))
 
 
+@bp.route("/tasks/<task_id>/add-signer", methods=("POST",))
+def add_signer(task_id: str) -> Any:
+    return jsonify(task_json(desk().add_signer(g.user, task_id, _text("to_user"),
+                                               _text("position"), _text("note"))))
+
+
 @bp.route("/tasks/<task_id>/resolve", methods=("POST",))
 def resolve(task_id: str) -> Any:
     return jsonify(task_json(desk().resolve(g.user, task_id, _text("note"))))

@@ -33,6 +33,9 @@ ROUTES: list[tuple[str, str, str, str, dict[str, Any] | None, list[str]]] = [
     ("post", "/tasks/{task_id}/delegate", "delegateTask",
      "委派: the holder hands the task to a user who works it and hands it back",
      {"$ref": "#/components/schemas/Delegation"}, ["task_id"]),
+    ("post", "/tasks/{task_id}/add-signer", "addSigner",
+     "加签: add a signer before (they sign first, it comes back) or after (they submit last)",
+     {"$ref": "#/components/schemas/Signer"}, ["task_id"]),
     ("post", "/tasks/{task_id}/resolve", "resolveDelegation",
      "The delegate hands the task back to the delegator with a note",
      {"$ref": "#/components/schemas/Note"}, ["task_id"]),
@@ -135,6 +138,9 @@ def document() -> dict[str, Any]:
                 "Return": _strings("to", "reason"),
                 "Delegation": _strings("to_user", "reason"),
                 "Note": _strings("note"),
+                "Signer": {**_strings("to_user", "position", "note"), "properties": {
+                    **_strings("to_user", "note")["properties"],
+                    "position": {"enum": ["before", "after"]}}},
                 "Copy": {"type": "object", "required": ["to"], "properties": {
                     "to": {"type": "array", "minItems": 1, "items": {"type": "string"}},
                     "note": {"type": "string"}}},

@@ -112,3 +112,12 @@ def resolve(task_id: str) -> Any:
     task = desk().resolve(g.user, task_id, request.form.get("note", ""))
     flash(_("Task handed back to %(user)s.", user=task.assignee), "info")
     return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<task_id>/add-signer", methods=("POST",))
+@login_required
+def add_signer(task_id: str) -> Any:
+    task = desk().add_signer(g.user, task_id, request.form.get("to_user", ""),
+                             request.form.get("position", ""), request.form.get("note", ""))
+    flash(_("Signer %(user)s added.", user=task.assignee), "info")
+    return redirect(url_for("inbox.index"))

@@ -245,3 +245,37 @@ def test_a_step_may_forbid_copying(models: Govflow) -> None:
     case = gf.start_case("two_reviews", {"requester_dept": "dept_civil"}, user="carl")
     with pytest.raises(NotAllowed, match="does not allow copying"):
         gf.copy_case(case.id, "carl", ["user:rita"])
+
+
+# -- 加签 -------------------------------------------------------------------------------
+def test_a_signer_added_before_signs_first_and_the_task_comes_back(models: Govflow) -> None:
+    gf = models
+    case = gf.start_case("two_reviews", {"requester_dept": "dept_civil"}, user="carl")
+    task = open_task(case, "UserTask_first")
+    gf.claim_task(task.id, "alice")
+    with pytest.raises(InvalidTaskData):
+        gf.add_signer(task.id, "alice", "dora", "sideways", "请会签")
+    assert gf.add_signer(task.id, "alice", "dora", "before", "请先会签").assignee == "dora"
+    with pytest.raises(Conflict):  # dora signs by handing it back, not by submitting
+        gf.complete_task(task.id, "dora", {})
+    assert gf.resolve_delegation(task.id, "dora", "同意").assignee == "alice"
+    case = gf.complete_task(task.id, "alice", {})
+    assert open_task(case, "UserTask_second")
+    assert [e.action for e in gf.get_case(case.id).events if e.task_id == task.id][-3:] == [
+        "signer_added_before", "task_delegation_resolved", "task_completed"]
+
+
+def test_a_signer_added_after_makes_the_final_submission(models: Govflow) -> None:
+    gf = models
+    case = gf.start_case("two_reviews", {"requester_dept": "dept_civil"}, user="carl")
+    task = open_task(case, "UserTask_first")
+    gf.claim_task(task.id, "alice")
+    gf.add_signer(task.id, "alice", "dora", "after", "我同意，请主任签发")
+    with pytest.raises(Conflict):  # the task is dora's now
+        gf.complete_task(task.id, "alice", {})
+    case = gf.complete_task(task.id, "dora", {})
+    done = next(t for t in gf.get_case(case.id).tasks if t.id == task.id)
+    assert (done.state, done.completed_by) == ("completed", "dora")
+    added = [e for e in gf.get_case(case.id).events if e.action == "signer_added_after"][0]
+    assert (added.actor, added.details["to"], added.details["note"]) == (
+        "alice", "dora", "我同意，请主任签发")

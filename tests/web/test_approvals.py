@@ -89,3 +89,18 @@ def test_a_copied_case_is_listed_under_copied_to_me_and_readable(client, auth, w
     assert client.get(f"/api/v1/cases/{case.id}", headers=headers).status_code == 200
     items = client.get("/api/v1/copies", headers=headers).get_json()["items"]
     assert [i["case_id"] for i in items] == [case.id]
+
+
+def test_a_signer_is_added_from_the_task_page_and_the_api(client, auth, wgf,
+                                                          token) -> None:  # noqa: F811
+    task = start_share(wgf).tasks[0]
+    wgf.claim_task(task.id, "alice")
+    auth.login("alice")
+    assert "加签" in client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    client.post(f"/tasks/{task.id}/add-signer",
+                data={"to_user": "amy", "position": "before", "note": "请会签"})
+    assert wgf.get_task(task.id).assignee == "amy"
+    wgf.resolve_delegation(task.id, "amy", "同意")
+    done = client.post(f"/api/v1/tasks/{task.id}/add-signer", headers=token("alice"),
+                       json={"to_user": "hank", "position": "after", "note": "请主任签发"})
+    assert done.status_code == 200 and done.get_json()["assignee"] == "hank"
