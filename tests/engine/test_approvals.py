@@ -279,3 +279,41 @@ def test_a_signer_added_after_makes_the_final_submission(models: Govflow) -> Non
     added = [e for e in gf.get_case(case.id).events if e.action == "signer_added_after"][0]
     assert (added.actor, added.details["to"], added.details["note"]) == (
         "alice", "dora", "我同意，请主任签发")
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_a_withdrawal_racing_a_decision_gives_one_success_and_one_conflict(
+        gf: Govflow, database_url: str, clock, attempt: int) -> None:
+    import threading
+
+    from engine.db import Database
+
+    workers = [Govflow(Database(database_url), clock=clock, verify_state=True, cache=False)
+               for _ in range(2)]
+    case = gf.start_case("share_request", CONDITIONAL, user="carl")
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def act(run) -> None:
+        start.wait()
+        try:
+            run()
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=act, args=(lambda: workers[0].complete_task(
+                   case.tasks[0].id, "alice", {"decision": "approve"}),)),
+               threading.Thread(target=act, args=(lambda: workers[1].withdraw_case(
+                   case.id, "carl", "不再需要"),))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+    final = gf.get_case(case.id)
+    assert final.status in ("completed", "withdrawn")
+    assert ("case_withdrawn" in [e.action for e in final.events]) == (final.status == "withdrawn")
+    assert gf.verify_audit() == []
+    for worker in workers:
+        worker.db.dispose()
