@@ -1,4 +1,4 @@
-"""The approval operations Chinese reviewers expect: 撤回, 退回, 委派 and 会签/或签.
+"""The approval operations Chinese reviewers expect: 撤回 and 退回 here, with the others.
 
 * 撤回 (withdraw): the applicant — the user who started the case or a member of the
   requesting department — ends a case not yet decided, with a reason. Open tasks are
@@ -8,19 +8,13 @@
   (`reset_from_task_id`); it opens again for its candidate groups with a due date
   computed as the model's `dueWorkingDays`/`dueFrom` and the profile say, and its SLA
   ladder starts again. The finished round keeps its own row in the task list.
-* 委派 (delegate): the holder hands the task to any active user for an opinion; the
-  delegate works it and hands it back (`resolve`), and the delegator makes the final
-  submission. While delegated nobody submits, releases or transfers the task. The
-  audit trail is the record of who delegated to whom.
-* 加签 (add a signer): `before` — the added signer signs first and the task comes back
-  to the holder, as a delegation does; `after` — the holder's opinion is recorded and
-  the added signer makes the final submission.
+* 委派 (delegate) and 加签 (add a signer): engine/delegation.py.
+* 抄送 (copy for information): engine/copies.py.
 * 会签/或签 (multi-instance user tasks with an `approvalMode`): engine/countersign.py.
 
-Each operation may be forbidden per user task by a spiffworkflow property:
-`allowWithdraw`, `allowReturn`, `allowDelegate`, `allowAddSigner`, `allowCopy` ("false" forbids; every default
-allows). A case may be withdrawn or copied (抄送, engine/copies.py) unless one of its open
-tasks forbids it.
+Each operation may be forbidden per user task by a spiffworkflow property: `allowWithdraw`,
+`allowReturn`, `allowDelegate`, `allowAddSigner`, `allowCopy` ("false" forbids; every
+default allows). A case may be withdrawn or copied unless one of its open tasks forbids it.
 """
 
 from __future__ import annotations
@@ -37,33 +31,17 @@ from . import directory, outbox, queries
 from .access import case_number
 from .audit import PendingEvent
 from .copies import CopyUseCases
-from .errors import Conflict, InvalidTaskData, NotAllowed
-from .models import CaseView, TaskView
-from .runtime import element_id, find_task, ready_human_tasks, spec_property
-from .schema import audit_events, human_tasks, reminders, task_candidates
+from .delegation import DelegationUseCases, allows, reason_given, specs_of
+from .errors import Conflict, NotAllowed
+from .models import CaseView
+from .runtime import element_id, find_task, ready_human_tasks
+from .schema import human_tasks, reminders, task_candidates
 
 if TYPE_CHECKING:
     from .runtime import LoadedCase
 
-# A delegation (or a signer added before the holder) is open until it is handed back.
-_HANDED_OUT = ("task_delegated", "signer_added_before")
-_DELEGATION_ACTIONS = (*_HANDED_OUT, "task_delegation_resolved")
 
-
-def allows(task_spec: Any, name: str) -> bool:
-    """Whether a task's model allows an operation (allowed unless set to false)."""
-    value = spec_property(task_spec, name)
-    return value is None or value.strip().lower() not in ("false",)
-
-
-def _reason(text: str | None, what: str) -> str:
-    reason = (text or "").strip()
-    if not reason:
-        raise InvalidTaskData(f"{what} needs a reason", {"reason": "请说明理由 (give a reason)"})
-    return reason[:1000]
-
-
-class ApprovalUseCases(CopyUseCases):
+class ApprovalUseCases(CopyUseCases, DelegationUseCases):
     if TYPE_CHECKING:
         from .db import Database
         from .definitions import Definitions
@@ -84,7 +62,7 @@ class ApprovalUseCases(CopyUseCases):
 
     # -- 撤回 ----------------------------------------------------------------------------
     def withdraw_case(self, case_id: int, user: str, reason: str) -> CaseView:
-        reason = _reason(reason, "a withdrawal")
+        reason = reason_given(reason, "a withdrawal")
         with self.db.write() as conn:
             case = self.store.load(conn, case_id, self.definitions)
             if case.status not in ("running", "error"):
@@ -140,7 +118,7 @@ class ApprovalUseCases(CopyUseCases):
     def return_task(self, task_id: str, user: str, to: str, reason: str) -> CaseView:
         """Send the case back from this open task to an earlier completed user task
         (`to`: its element id, or the id of that completed task)."""
-        reason = _reason(reason, "a return")
+        reason = reason_given(reason, "a return")
         with self.db.write() as conn:
             task = self._open_task(conn, task_id)
             self._require_holder(conn, task, user)
@@ -190,94 +168,12 @@ class ApprovalUseCases(CopyUseCases):
         raise NotAllowed(f"{to!r} is not an earlier completed step of case {case.id} "
                          "on the way to this task")
 
-    # -- 委派 ----------------------------------------------------------------------------
-    def delegate_task(self, task_id: str, user: str, to_user: str, reason: str) -> TaskView:
-        """The holder hands the task to `to_user`, who works it and hands it back."""
-        reason = _reason(reason, "a delegation")
-        with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
-            if task.assignee != user:
-                raise NotAllowed(f"claim task {task_id} before delegating it")
-            self._refuse_while_delegated(conn, task)
-            if to_user == user:
-                raise NotAllowed("a task cannot be delegated to its holder")
-            directory.require_user(conn, to_user)
-            version = self.definitions.get(conn, queries.get_task(conn, task_id).version_id)
-            if not all(allows(s, "allowDelegate") for s in _specs_of(version, task.element_id)):
-                raise NotAllowed(f"step {task.element_id} does not allow delegation")
-            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
-                         .values(assignee=to_user))
-            self._append_event(conn, task.case_id, PendingEvent(
-                self.now(), user, "task_delegated", task.id, task.element_id,
-                details={"to": to_user, "reason": reason}))
-            self._task_handed_to(conn, task_id, to_user, user)
-            return queries.get_task(conn, task_id)
-
-    def add_signer(self, task_id: str, user: str, to_user: str, position: str,
-                   note: str) -> TaskView:
-        """加签: the holder adds a signer. `before`: the signer signs first and the task
-        comes back to the holder (as a delegation). `after`: the holder's opinion is
-        recorded now and the added signer makes the final submission."""
-        if position not in ("before", "after"):
-            raise InvalidTaskData("position must be before or after",
-                                  {"position": "before 或 after"})
-        note = _reason(note, "adding a signer")
-        with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
-            if task.assignee != user:
-                raise NotAllowed(f"claim task {task_id} before adding a signer")
-            self._refuse_while_delegated(conn, task)
-            if to_user == user:
-                raise NotAllowed("the holder is already a signer")
-            directory.require_user(conn, to_user)
-            version = self.definitions.get(conn, queries.get_task(conn, task_id).version_id)
-            if not all(allows(s, "allowAddSigner") for s in _specs_of(version, task.element_id)):
-                raise NotAllowed(f"step {task.element_id} does not allow adding a signer")
-            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
-                         .values(assignee=to_user))
-            self._append_event(conn, task.case_id, PendingEvent(
-                self.now(), user, f"signer_added_{position}", task.id, task.element_id,
-                details={"to": to_user, "note": note}))
-            self._task_handed_to(conn, task_id, to_user, user)
-            return queries.get_task(conn, task_id)
-
-    def resolve_delegation(self, task_id: str, user: str, note: str) -> TaskView:
-        """The delegate hands the task back to the delegator with their opinion."""
-        note = _reason(note, "handing a delegated task back")
-        with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
-            delegator = self.delegated_by(conn, task.case_id, task_id)
-            if delegator is None or task.assignee != user:
-                raise NotAllowed(f"task {task_id} is not delegated to {user}")
-            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
-                         .values(assignee=delegator))
-            self._append_event(conn, task.case_id, PendingEvent(
-                self.now(), user, "task_delegation_resolved", task.id, task.element_id,
-                details={"to": delegator, "note": note}))
-            self._task_handed_to(conn, task_id, delegator, user)
-            return queries.get_task(conn, task_id)
-
-    @staticmethod
-    def delegated_by(conn: Connection, case_id: int, task_id: str) -> str | None:
-        """Who delegated the task, while the delegate has not handed it back."""
-        last = conn.execute(select(audit_events.c.action, audit_events.c.actor).where(
-            audit_events.c.case_id == case_id, audit_events.c.task_id == task_id,
-            audit_events.c.action.in_(_DELEGATION_ACTIONS))
-            .order_by(audit_events.c.seq.desc()).limit(1)).first()
-        return last.actor if last is not None and last.action in _HANDED_OUT else None
-
-    def _refuse_while_delegated(self, conn: Connection, task: Any) -> None:
-        delegator = self.delegated_by(conn, task.case_id, task.id)
-        if delegator is not None:
-            raise Conflict(f"task {task.id} is delegated to {task.assignee}; it must be "
-                           f"handed back to {delegator} first")
-
     def _copy_forbidden_by(self, conn: Connection, case_id: int) -> str | None:
         """The open step of the case whose model forbids copying it, if any."""
         for version_id, element in conn.execute(
                 select(human_tasks.c.version_id, human_tasks.c.element_id).distinct().where(
                     human_tasks.c.case_id == case_id, human_tasks.c.state == "open")):
-            specs = _specs_of(self.definitions.get(conn, version_id), element)
+            specs = specs_of(self.definitions.get(conn, version_id), element)
             if not all(allows(s, "allowCopy") for s in specs):
                 return str(element)
         return None
@@ -287,12 +183,6 @@ class ApprovalUseCases(CopyUseCases):
             raise NotAllowed(f"task {task.id} is held by {task.assignee}")
         if task.assignee is None:
             self._require_candidate(conn, task, user)
-
-
-def _specs_of(version: Any, element: str) -> list[Any]:
-    specs = [version.spec, *version.subprocess_specs.values()]
-    return [s for spec in specs for s in spec.task_specs.values()
-            if getattr(s, "bpmn_id", None) == element and s.manual]
 
 
 def _archive_round(conn: Connection, task_id: str) -> None:

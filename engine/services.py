@@ -24,10 +24,10 @@ from sqlalchemy import Connection, insert, select, update
 
 from . import access, directory, inbox, queries, resources
 from .approvals import ApprovalUseCases
-from .countersign import count_signature
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
+from .countersign import count_signature
 from .db import Database
 from .deadlines import CalendarUseCases
 from .definitions import BpmnFile, Definitions
