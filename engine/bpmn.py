@@ -53,6 +53,7 @@ GOVFLOW_PROPERTIES: dict[str, str] = {
     "form": "form",                          # JSON Schema file name, e.g. share_review.json
     "rule": "rules",                         # ids from regulations.md, e.g. "S3,S4"
     "formCheck": "expression",               # over case data + the submission: {field: error}
+    "assigneeExpression": "expression",      # over case data: the one user who works it
     "approvalMode": "approval",              # 会签/或签 on a multi-instance task: all|any|k
     "allowReturn": "flag",                   # 退回 from this task (default true)
     "allowDelegate": "flag",                 # 委派 of this task (default true)
@@ -391,7 +392,7 @@ def _check_assignees(root: Any, specs: list[Any]) -> None:
             if not getattr(task_spec, "manual", False):
                 continue
             properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
-            if not (properties.get("candidateGroups")
+            if not (properties.get("candidateGroups") or properties.get("assigneeExpression")
                     or properties.get("candidateGroupsExpression")):
                 missing.append((nodes[task_spec.bpmn_id], task_spec.lane))
     if missing:

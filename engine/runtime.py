@@ -122,6 +122,7 @@ class NewHumanTask:
     candidate_groups: tuple[str, ...]
     form: str | None
     due: Deadline | None
+    assignee: str | None = None  # a task for one named user (a 会签 over users)
 
 
 @dataclass
@@ -326,7 +327,7 @@ class CaseStore:
         case.saved_tasks = tuple(TaskView(
             id=t.id, case_id=case.id, process_id=case.deployed.process_id,
             version_id=case.deployed.id, element_id=t.element_id, title=t.title, lane=t.lane,
-            candidate_groups=t.candidate_groups, assignee=None, requester=case.requester,
+            candidate_groups=t.candidate_groups, assignee=t.assignee, requester=case.requester,
             form=t.form, created_at=now, due_at=t.due.due if t.due else None,
             due_provisional=bool(t.due and t.due.provisional),
             due_basis=t.due.to_dict() if t.due else None, state="open",

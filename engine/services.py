@@ -527,7 +527,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 found = self.script_engine.evaluate(task, expression)
                 groups.extend([found] if isinstance(found, str) else list(found or ()))
             groups = sorted({g for g in groups if g})
-            if not groups:
+            assignee = self._named_assignee(task)
+            if not groups and not assignee:
                 error = ScriptError(f"task {element_id(spec)} has no candidate group for this case")
                 error.task = task  # the incident names this task (an instance among several)
                 raise error
@@ -539,8 +540,20 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 due = self.deadline(received or self.now(),
                                     int(self.script_engine.evaluate(task, days)))
             fresh.append(NewHumanTask(task_id, element_id(spec), spec.bpmn_name or spec.name,
-                                      spec.lane, tuple(groups), spec_property(spec, "form"), due))
+                                      spec.lane, tuple(groups), spec_property(spec, "form"), due,
+                                      assignee))
         return fresh
+
+    def _named_assignee(self, task: Any) -> str | None:
+        """The user an `assigneeExpression` names (e.g. each signer of a 会签 over users)."""
+        expression = spec_property(task.task_spec, "assigneeExpression")
+        found = self.script_engine.evaluate(task, expression) if expression else None
+        if expression and (not isinstance(found, str) or not found.strip()):
+            error = ScriptError(f"assigneeExpression of task {element_id(task.task_spec)} "
+                                f"gave {found!r}, not a user name")
+            error.task = task
+            raise error
+        return found.strip() if found else None
 
     def _raise_incident(self, case: LoadedCase, exc: Exception) -> None:
         task = getattr(exc, "task", None)

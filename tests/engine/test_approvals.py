@@ -317,3 +317,24 @@ def test_a_withdrawal_racing_a_decision_gives_one_success_and_one_conflict(
     assert gf.verify_audit() == []
     for worker in workers:
         worker.db.dispose()
+
+
+def test_countersign_over_three_named_users_puts_one_instance_in_each_inbox(
+        models: Govflow) -> None:
+    gf = models
+    case = gf.start_case("countersign_users", {"signers": ["alice", "carl", "dora"]})
+    instances = {t.assignee: t for t in case.tasks if t.element_id == "UserTask_sign"}
+    assert sorted(instances) == ["alice", "carl", "dora"]
+    assert all(t.candidate_groups == () and t.due_at for t in instances.values())
+    for user in ("alice", "carl", "dora"):
+        assert [t.id for t in gf.inbox(user, view="mine").tasks] == [instances[user].id]
+        assert not open_tasks_named(gf.get_case(case.id), "UserTask_after")
+        with pytest.raises(Conflict):  # another signer's instance
+            gf.complete_task(instances["dora" if user != "dora" else "alice"].id, user, {})
+        case = gf.complete_task(instances[user].id, user, {"opinion": f"{user} 同意"})
+    assert open_tasks_named(case, "UserTask_after")
+    assert sorted(case.data["opinions"]) == ["alice 同意", "carl 同意", "dora 同意"]
+
+
+def open_tasks_named(case, element: str) -> list:
+    return [t for t in case.tasks if t.element_id == element and t.state == "open"]
