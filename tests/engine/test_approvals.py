@@ -338,3 +338,25 @@ def test_countersign_over_three_named_users_puts_one_instance_in_each_inbox(
 
 def open_tasks_named(case, element: str) -> list:
     return [t for t in case.tasks if t.element_id == element and t.state == "open"]
+
+
+def test_returning_to_a_countersign_step_opens_every_instance_again(models: Govflow) -> None:
+    gf = models
+    case = gf.start_case("countersign_any", SIGNERS)
+    case = sign(gf, case, "dept_civil")  # 或签: one signature is enough
+    after = open_task(case, "UserTask_after")
+    assert gf.return_targets(after.id) == [("UserTask_sign", "Sign")]
+    back = gf.return_task(after.id, "dora", "UserTask_sign", "请重新会签")
+    reopened = [t for t in back.tasks if t.element_id == "UserTask_sign" and t.state == "open"]
+    assert sorted(t.candidate_groups for t in reopened) == [
+        ("data_authority",), ("dept_civil",), ("dept_health",)]
+    case = sign(gf, gf.get_case(case.id), "dept_health")
+    assert open_task(case, "UserTask_after")
+
+
+def test_a_case_with_an_incident_may_be_withdrawn(models: Govflow) -> None:
+    gf = models
+    broken = gf.start_case("countersign_all", {"signers": 7}, user="carl")  # not a list
+    assert broken.status == "error"
+    assert gf.withdraw_case(broken.id, "carl", "填错了，撤回重报").status == "withdrawn"
+    assert gf.get_case(broken.id).incident is None
