@@ -2,7 +2,8 @@
 
 A signed-in user sees a case when they started it, when their department requested
 it (`requester_dept`), when one of their groups is (or was) a candidate for one of its
-tasks, or when they hold or closed one of its tasks. Administrators see every case.
+tasks, when they hold or closed one of its tasks, or when it was copied (抄送) to them
+or one of their groups. Administrators see every case.
 Everyone else is told the case does not exist, so ids cannot be probed by guessing.
 Acting on a task needs more than seeing it: the engine checks candidacy and claims.
 """
@@ -18,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, exists, false, or_, select, tr
 from . import directory
 from .errors import CaseNotFound, TaskNotFound
 from .models import TaskView
-from .schema import cases, group_supervisors, human_tasks, task_candidates
+from .schema import case_copies, cases, group_supervisors, human_tasks, task_candidates
 
 ADMIN_GROUP = "administrators"
 # The data authority oversees every department's work (supervision, overdue, 催办).
@@ -87,7 +88,10 @@ def case_scope(viewer: Viewer) -> ColumnElement[bool]:
                               task_candidates.c.group_name.in_(groups))) if groups else false()
     requested = (cases.c.data["requester_dept"].as_string().in_(groups)
                  if groups else false())
-    return or_(cases.c.started_by == viewer.username, requested, candidate, touched)
+    copied = exists(select(case_copies.c.case_id).where(
+        case_copies.c.case_id == cases.c.id, case_copies.c.recipient.in_(
+            [f"user:{viewer.username}", *(f"group:{g}" for g in sorted(viewer.groups))])))
+    return or_(cases.c.started_by == viewer.username, requested, candidate, touched, copied)
 
 
 def require_case(conn: Connection, viewer: Viewer, case_id: int) -> None:

@@ -53,6 +53,13 @@ GOVFLOW_PROPERTIES: dict[str, str] = {
     "form": "form",                          # JSON Schema file name, e.g. share_review.json
     "rule": "rules",                         # ids from regulations.md, e.g. "S3,S4"
     "formCheck": "expression",               # over case data + the submission: {field: error}
+    "assigneeExpression": "expression",      # over case data: the one user who works it
+    "approvalMode": "approval",              # 会签/或签 on a multi-instance task: all|any|k
+    "allowReturn": "flag",                   # 退回 from this task (default true)
+    "allowDelegate": "flag",                 # 委派 of this task (default true)
+    "allowWithdraw": "flag",                 # 撤回 while this task is open (default true)
+    "allowAddSigner": "flag",                # 加签 on this task (default true)
+    "allowCopy": "flag",                     # 抄送 while this task is open (default true)
 }
 
 # SpiffWorkflow marks all three `manual`, so all three show up as inbox tasks.
@@ -67,6 +74,7 @@ _RESERVED_IDS = re.compile(r"^(Start|End|Root|StartEventSplit|StartEventJoin)$"
 _GROUP = re.compile(r"^[\w.\-]+$")
 _RULE = re.compile(r"^[A-Z]+\d+$")
 _FORM = re.compile(r"^[\w.\-]+\.json$")
+_APPROVAL = re.compile(r"^(all|any|[1-9]\d{0,3})$")
 DECISION_ID = re.compile(r"^[A-Za-z_][\w.\-]*$")
 #: The DMN namespaces SpiffWorkflow's DMN parser reads (1.1, 1.2, 1.3).
 DMN_NAMESPACES = frozenset({
@@ -356,6 +364,12 @@ def _check_properties(task: Any) -> None:
         elif kind == "rules" and not _all_match(_RULE, value):
             raise _Problem(f"rule {value!r} is not a comma-separated list of rule ids "
                            "such as S3,S4", task)
+        elif kind == "flag" and value.strip().lower() not in ("true", "false"):
+            raise _Problem(f"{key} {value!r} is not true or false", task)
+        elif kind == "approval" and (task.find("bpmn:multiInstanceLoopCharacteristics", NSMAP)
+                                     is None or not _APPROVAL.match(value.strip().lower())):
+            raise _Problem(f"approvalMode {value!r} needs a multi-instance task and one of "
+                           "all, any or a number of signatures", task)
         elif kind == "form" and not _FORM.match(value):
             raise _Problem(f"form {value!r} is not a .json file name under workflows/forms/",
                            task)
@@ -378,7 +392,7 @@ def _check_assignees(root: Any, specs: list[Any]) -> None:
             if not getattr(task_spec, "manual", False):
                 continue
             properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {})
-            if not (properties.get("candidateGroups")
+            if not (properties.get("candidateGroups") or properties.get("assigneeExpression")
                     or properties.get("candidateGroupsExpression")):
                 missing.append((nodes[task_spec.bpmn_id], task_spec.lane))
     if missing:

@@ -72,6 +72,14 @@ class CasePage:
 
 
 @dataclass(frozen=True)
+class TaskOperations:
+    return_targets: tuple[tuple[str, str], ...]  # (element id, title) of earlier steps
+    may_delegate: bool
+    delegated_by: str | None
+    may_resolve: bool
+
+
+@dataclass(frozen=True)
 class CaseList:
     cases: tuple[CaseView, ...]
     total: int
@@ -285,6 +293,52 @@ class Desk:
 
     def _today(self) -> Any:
         return self.gf.now().astimezone(self.gf.calendar.tz).date()
+    # -- approval operations (engine/approvals.py) ----------------------------------------
+    def withdraw(self, viewer: Viewer, case_id: int, reason: str) -> CaseView:
+        self.case(viewer, case_id)
+        return self.gf.withdraw_case(case_id, viewer.username, reason)
+
+    def return_task(self, viewer: Viewer, task_id: str, to: str, reason: str) -> CaseView:
+        self.task(viewer, task_id)
+        return self.gf.return_task(task_id, viewer.username, to, reason)
+
+    def delegate(self, viewer: Viewer, task_id: str, to_user: str, reason: str) -> TaskView:
+        self.task(viewer, task_id)
+        return self.gf.delegate_task(task_id, viewer.username, to_user.strip(), reason)
+
+    def add_signer(self, viewer: Viewer, task_id: str, to_user: str, position: str,
+                   note: str) -> TaskView:
+        self.task(viewer, task_id)
+        return self.gf.add_signer(task_id, viewer.username, to_user.strip(), position, note)
+
+    def resolve(self, viewer: Viewer, task_id: str, note: str) -> TaskView:
+        self.task(viewer, task_id)
+        return self.gf.resolve_delegation(task_id, viewer.username, note)
+
+    def copy(self, viewer: Viewer, case_id: int, to: list[str], note: str) -> list[str]:
+        self.case(viewer, case_id)
+        return self.gf.copy_case(case_id, viewer.username, to, note)
+
+    def copies(self, viewer: Viewer) -> list[Any]:
+        return self.gf.copies_for(viewer.username)
+
+    def task_operations(self, viewer: Viewer, task_id: str) -> TaskOperations:
+        """What the task page offers: steps to send back to, delegation and its state."""
+        task = self.task(viewer, task_id)
+        with self.gf.db.read() as conn:
+            delegator = self.gf.delegated_by(conn, task.case_id, task.id)
+        mine = task.state == "open" and task.assignee == viewer.username
+        return TaskOperations(
+            return_targets=tuple(self.gf.return_targets(task_id))
+            if access.may_work(viewer, task) and delegator is None else (),
+            may_delegate=mine and delegator is None, delegated_by=delegator,
+            may_resolve=mine and delegator is not None)
+
+    def may_withdraw(self, viewer: Viewer, case: CaseView) -> bool:
+        if case.status not in ("running", "error") or case.data.get("outcome"):
+            return False
+        with self.gf.db.read() as conn:
+            return self.gf.is_applicant(conn, case.started_by, case.data, viewer.username)
 
     def comment(self, viewer: Viewer, case_id: int, body: str,
                 task_id: str | None = None) -> comments.Comment:

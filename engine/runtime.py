@@ -47,6 +47,8 @@ _deadline_log: contextvars.ContextVar[dict[str, Deadline]] = contextvars.Context
 
 # A step's statements run on the raw cursor (engine/rawsql.py); reads on a cache miss
 # go through SQLAlchemy.
+#: Statuses of a case that will never run again (withdrawn: 撤回 by the applicant).
+ENDED = ("completed", "withdrawn")
 _CASE_HEAD = (
     "SELECT version_id, revision, audit_head, audit_seq, status, requester, incident,"
     " started_at, started_by, sla FROM cases WHERE id = :case_id")
@@ -120,6 +122,7 @@ class NewHumanTask:
     candidate_groups: tuple[str, ...]
     form: str | None
     due: Deadline | None
+    assignee: str | None = None  # a task for one named user (a 会签 over users)
 
 
 @dataclass
@@ -211,7 +214,7 @@ class CaseStore:
 
     def put_back(self, case: LoadedCase) -> None:
         """Return a committed case to the cache for the next step (a closed case has none)."""
-        if case.status == "completed" or not self._cache_size:
+        if case.status in ENDED or not self._cache_size:
             return
         case.events, case.new_tasks, case.closed_by, case.ready = [], [], {}, None
         with self._lock:
@@ -281,7 +284,7 @@ class CaseStore:
         """Write the case and its derived rows; raise Conflict if it changed meanwhile."""
         workflow = case.workflow
         data = case_data(workflow)
-        if case.status not in ("error", "suspended"):   # an administrator's hold stays
+        if case.status not in ("error", "suspended", "withdrawn"):   # holds and ends stay
             case.status = "completed" if workflow.completed else "running"
         saved_state = self.codec.dump(workflow, case.task_cache)
         events, head, seq = chain_rows(case.id, case.audit_head, case.audit_seq, case.events)
@@ -291,7 +294,7 @@ class CaseStore:
             "state": saved_state.active, "data": w.doc(data), "status": case.status,
             "revision": case.revision + 1, "head": head, "seq": seq,
             "incident": w.doc(case.incident), "sla": w.doc(case.sla), "now": w.when(now),
-            "completed_at": w.when(now if case.status == "completed" else None),
+            "completed_at": w.when(now if case.status in ENDED else None),
         })
         if saved != 1:
             raise Conflict(f"case {case.id} was changed by someone else; reload and try again",
@@ -324,7 +327,7 @@ class CaseStore:
         case.saved_tasks = tuple(TaskView(
             id=t.id, case_id=case.id, process_id=case.deployed.process_id,
             version_id=case.deployed.id, element_id=t.element_id, title=t.title, lane=t.lane,
-            candidate_groups=t.candidate_groups, assignee=None, requester=case.requester,
+            candidate_groups=t.candidate_groups, assignee=t.assignee, requester=case.requester,
             form=t.form, created_at=now, due_at=t.due.due if t.due else None,
             due_provisional=bool(t.due and t.due.provisional),
             due_basis=t.due.to_dict() if t.due else None, state="open",

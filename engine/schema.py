@@ -76,7 +76,7 @@ cases = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("process_id", String(200), nullable=False),
     Column("version_id", ForeignKey("process_versions.id"), nullable=False),
-    # running | completed | error | suspended | cancelled (the last two by an administrator)
+    # running | completed | error | suspended | cancelled (by an administrator) | withdrawn
     Column("status", String(20), nullable=False),
     Column("requester", String(300)),
     Column("data", Json, nullable=False),
@@ -188,6 +188,20 @@ case_calls = Table(
     Column("version_id", ForeignKey("process_versions.id"), nullable=False),
     sqlite_with_rowid=False,
 )
+
+# 抄送: a case copied to a user or a group for information. They see the case read-only
+# (engine/access.py) and in the inbox's "copied to me" view; they never act on it.
+case_copies = Table(
+    "case_copies", metadata,
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    # "user:<username>" or "group:<group name>"
+    Column("recipient", String(200), primary_key=True),
+    Column("copied_by", String(200), nullable=False),
+    Column("copied_at", UTCDateTime, nullable=False),
+    Column("note", Text),
+    sqlite_with_rowid=False,
+)
+Index("ix_case_copies_recipient", case_copies.c.recipient, case_copies.c.copied_at)
 
 audit_events = Table(
     "audit_events", metadata,

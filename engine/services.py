@@ -24,9 +24,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, insert, select, update
 
 from . import access, directory, inbox, queries, resources
+from .approvals import ApprovalUseCases
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
+from .countersign import count_signature
 from .db import Database
 from .deadlines import CalendarUseCases
 from .definitions import BpmnFile, Definitions
@@ -54,6 +56,7 @@ from .profile import DEFAULT_PROFILE, JurisdictionProfile, load_profile
 from .rawsql import RawSQL
 from .rules import cite
 from .runtime import (
+    ENDED,
     CaseStore,
     LoadedCase,
     NewHumanTask,
@@ -102,7 +105,7 @@ WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
 
 class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
-              NotifyUseCases):
+              NotifyUseCases, ApprovalUseCases):
     def __init__(
         self, db: Database, *, clock: Clock | None = None,
         profile: JurisdictionProfile | None = None, forms_dir: Path | str | None = None,
@@ -282,6 +285,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             task = self._open_task(conn, task_id, work=True)
             if task.assignee != user:
                 raise NotAllowed(f"task {task_id} is not claimed by {user}")
+            self._refuse_while_delegated(conn, task)
             conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
                          .values(assignee=None))
             self._append_event(conn, task.case_id, PendingEvent(
@@ -298,6 +302,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}")
             self._require_candidate(conn, task, user)
             self._require_candidate(conn, task, to_user)
+            self._refuse_while_delegated(conn, task)
             conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
                          .values(assignee=to_user))
             self._append_event(conn, task.case_id, PendingEvent(
@@ -315,6 +320,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                                          assignee=task.assignee)
             if task.assignee is None:
                 self._require_candidate(conn, task, user)
+            self._refuse_while_delegated(conn, task)
             data = trimmed(data)
             self.forms.validate(task.form, data, lambda: directory.active_departments(conn))
             case = self.store.load(conn, task.case_id, self.definitions)
@@ -334,6 +340,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
             def submit(_: BpmnWorkflow) -> None:
                 spiff_task.data.update(data)
+                count_signature(spiff_task)
                 spiff_task.run()
 
             self._step(conn, case, submit, actor=user)
@@ -526,7 +533,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             changes = _diff(before, workflow.last_task.data if workflow.last_task else before)
             if changes and trigger is not None:
                 trigger.details = {**(trigger.details or {}), "changes": changes}
-            if workflow.completed and case.status != "completed":
+            if workflow.completed and case.status not in ("completed", "withdrawn"):
                 case.events.append(PendingEvent(self.now(), SYSTEM, "case_completed",
                                                 details={"outcome": _outcome(workflow)}))
                 self._list_in_catalog(conn, case)
@@ -573,7 +580,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 found = case.workflow.script_engine.evaluate(task, expression)
                 groups.extend([found] if isinstance(found, str) else list(found or ()))
             groups = sorted({g for g in groups if g})
-            if not groups:
+            assignee = self._named_assignee(task)
+            if not groups and not assignee:
                 error = ScriptError(f"task {element_id(spec)} has no candidate group for this case")
                 error.task = task  # the incident names this task (an instance among several)
                 raise error
@@ -585,8 +593,20 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 due = self.deadline(received or self.now(),
                                     int(case.workflow.script_engine.evaluate(task, days)))
             fresh.append(NewHumanTask(task_id, element_id(spec), spec.bpmn_name or spec.name,
-                                      spec.lane, tuple(groups), spec_property(spec, "form"), due))
+                                      spec.lane, tuple(groups), spec_property(spec, "form"), due,
+                                      assignee))
         return fresh
+
+    def _named_assignee(self, task: Any) -> str | None:
+        """The user an `assigneeExpression` names (e.g. each signer of a 会签 over users)."""
+        expression = spec_property(task.task_spec, "assigneeExpression")
+        found = self.script_engine.evaluate(task, expression) if expression else None
+        if expression and (not isinstance(found, str) or not found.strip()):
+            error = ScriptError(f"assigneeExpression of task {element_id(task.task_spec)} "
+                                f"gave {found!r}, not a user name")
+            error.task = task
+            raise error
+        return found.strip() if found else None
 
     def _raise_incident(self, case: LoadedCase, exc: Exception) -> None:
         task = getattr(exc, "task", None)
@@ -633,7 +653,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             version_id=case.deployed.id, status=case.status, requester=case.requester,
             data=case.data, incident=case.incident, started_at=case.started_at,
             started_by=case.started_by, updated_at=case.saved_at or self.now(),
-            completed_at=case.saved_at if case.status == "completed" else None,
+            completed_at=case.saved_at if case.status in ENDED else None,
             tasks=tasks, timers=tuple(sorted(case.timers.values(), key=_timer_order)),
             events=case.saved_events, sla=case.sla)
 

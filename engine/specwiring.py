@@ -29,6 +29,8 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
+from .countersign import apply_approval_mode
+
 
 def wire(specs: Iterable[Any]) -> None:
     """Connect what SpiffWorkflow would connect while running, for every spec given."""
@@ -38,6 +40,7 @@ def wire(specs: Iterable[Any]) -> None:
         for task_spec in list(spec.task_specs.values()):
             if isinstance(task_spec, LoopTask):
                 _wire_instances(spec, task_spec)
+                apply_approval_mode(spec, task_spec)
         for name in getattr(spec.start, "trigger_specs", ()):
             _wire_event_subprocess(spec, spec.task_specs[name])
 

@@ -201,6 +201,94 @@ def retry(gf: Govflow, case_id: int, user: str, data: str) -> Any:
 
 
 @command(main)
+@click.argument("case_id", type=int)
+@click.option("--user", required=True, help="The applicant withdrawing the case.")
+@click.option("--reason", required=True)
+def withdraw(gf: Govflow, case_id: int, user: str, reason: str) -> Any:
+    """撤回: the applicant withdraws a case not yet decided."""
+    case = gf.withdraw_case(case_id, user, reason)
+    return case if _as_json() else f"case {case.id} is {case.status}"
+
+
+@command(main, "return")
+@click.argument("task_id")
+@click.option("--to", "to", required=True, help="The earlier step: element id or task id.")
+@click.option("--user", required=True)
+@click.option("--reason", required=True)
+def return_task(gf: Govflow, task_id: str, to: str, user: str, reason: str) -> Any:
+    """退回: send the case back to an earlier completed step."""
+    case = gf.return_task(task_id, user, to, reason)
+    if _as_json():
+        return case
+    reopened = [t for t in case.tasks if t.state == "open" and t.element_id == to]
+    return f"case {case.id} sent back to {to}" + (
+        f"; task {reopened[0].id} due {_local(reopened[0].due_at)}" if reopened else "")
+
+
+@command(main)
+@click.argument("task_id")
+@click.option("--to", "to_user", required=True, help="Who works the task for you.")
+@click.option("--user", required=True, help="The task's holder.")
+@click.option("--reason", required=True)
+def delegate(gf: Govflow, task_id: str, to_user: str, user: str, reason: str) -> Any:
+    """委派: hand a claimed task to someone who works it and hands it back."""
+    task = gf.delegate_task(task_id, user, to_user, reason)
+    return task if _as_json() else f"task {task.id} delegated to {task.assignee}"
+
+
+@command(main)
+@click.argument("task_id")
+@click.option("--to", "to_user", required=True, help="The signer to add.")
+@click.option("--position", type=click.Choice(["before", "after"]), required=True,
+              help="before: they sign first and it comes back; after: they submit last.")
+@click.option("--user", required=True, help="The task's holder.")
+@click.option("--note", required=True, help="Why (after: your own opinion).")
+def add_signer(gf: Govflow, task_id: str, to_user: str, position: str, user: str,
+               note: str) -> Any:
+    """加签: add a signer before or after you."""
+    task = gf.add_signer(task_id, user, to_user, position, note)
+    return task if _as_json() else f"task {task.id} now with {task.assignee} ({position})"
+
+
+@command(main)
+@click.argument("task_id")
+@click.option("--user", required=True, help="The delegate.")
+@click.option("--note", required=True, help="Your opinion for the delegator.")
+def resolve(gf: Govflow, task_id: str, user: str, note: str) -> Any:
+    """Hand a delegated task back to whoever delegated it."""
+    task = gf.resolve_delegation(task_id, user, note)
+    return task if _as_json() else f"task {task.id} handed back to {task.assignee}"
+
+
+@command(main)
+@click.argument("case_id", type=int)
+@click.option("--to", "to", multiple=True, required=True, metavar="user:NAME|group:NAME",
+              help="Who receives the copy (repeatable).")
+@click.option("--user", required=True)
+@click.option("--note", default="")
+def copy(gf: Govflow, case_id: int, to: tuple[str, ...], user: str, note: str) -> Any:
+    """抄送: copy a case to users or groups for information."""
+    fresh = gf.copy_case(case_id, user, list(to), note)
+    return fresh if _as_json() else f"case {case_id} copied to {', '.join(fresh)}"
+
+
+@command(main)
+@click.option("--user", required=True)
+def copies(gf: Govflow, user: str) -> Any:
+    """List the cases copied to a user or their groups, newest first."""
+    found = gf.copies_for(user)
+    if _as_json():
+        return found
+    return "\n".join(f"{c.number}  {c.process_id}  {c.status}  from {c.copied_by} "
+                     f"{_local(c.copied_at)}  {c.note or ''}".rstrip()
+                     for c in found) or "no copied cases"
+
+
+def _as_json() -> bool:
+    return bool(click.get_current_context().params.get("as_json"))
+
+
+@command(main)
 @click.argument("name")
 @click.option("--data", "data", default="{}", help="The message's data as a JSON object.")
 @click.option("--case", "case_id", type=int, default=None, help="Deliver to this case.")

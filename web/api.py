@@ -209,6 +209,61 @@ def complete(task_id: str) -> Any:
     return jsonify(case_json(desk().complete(g.user, task_id, data), full=True))
 
 
+@bp.route("/cases/<int:case_id>/withdraw", methods=("POST",))
+def withdraw(case_id: int) -> Any:
+    return jsonify(case_json(desk().withdraw(g.user, case_id, _text("reason")), full=True))
+
+
+@bp.route("/tasks/<task_id>/return", methods=("POST",))
+def return_task(task_id: str) -> Any:
+    case = desk().return_task(g.user, task_id, _text("to"), _text("reason"))
+    return jsonify(case_json(case, full=True))
+
+
+@bp.route("/tasks/<task_id>/delegate", methods=("POST",))
+def delegate(task_id: str) -> Any:
+    return jsonify(task_json(desk().delegate(g.user, task_id, _text("to_user"),
+                                             _text("reason"))))
+
+
+@bp.route("/tasks/<task_id>/add-signer", methods=("POST",))
+def add_signer(task_id: str) -> Any:
+    return jsonify(task_json(desk().add_signer(g.user, task_id, _text("to_user"),
+                                               _text("position"), _text("note"))))
+
+
+@bp.route("/tasks/<task_id>/resolve", methods=("POST",))
+def resolve(task_id: str) -> Any:
+    return jsonify(task_json(desk().resolve(g.user, task_id, _text("note"))))
+
+
+@bp.route("/cases/<int:case_id>/copy", methods=("POST",))
+def copy_case(case_id: int) -> Any:
+    to = body().get("to")
+    if not isinstance(to, list) or not all(isinstance(r, str) for r in to):
+        raise InvalidTaskData("to must be a list of user:NAME or group:NAME",
+                              {"to": "not a list of strings"})
+    note = body().get("note") or ""
+    return jsonify(copied_to=desk().copy(g.user, case_id, to, note if isinstance(note, str)
+                                         else ""))
+
+
+@bp.route("/copies")
+def list_copies() -> Any:
+    return jsonify(items=[{"case_id": c.case_id, "number": c.number, "process_id": c.process_id,
+                           "status": c.status, "copied_by": c.copied_by, "note": c.note,
+                           "copied_at": c.copied_at.isoformat(),
+                           "url": url_for("api.get_case", case_id=c.case_id)}
+                          for c in desk().copies(g.user)])
+
+
+def _text(name: str) -> str:
+    value = body().get(name, "")
+    if not isinstance(value, str):
+        raise InvalidTaskData(f"{name} must be a string", {name: "not a string"})
+    return value
+
+
 def dataset_json(dataset: Any) -> dict[str, Any]:
     return {**dataset.record(), "version": dataset.version,
             "url": url_for("api.get_dataset", dataset_id=dataset.id)}

@@ -29,7 +29,7 @@ from .i18n import current_lang, department_titles, element_names, group_titles
 from .params import int_arg
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-STATUSES = ("running", "completed", "error")
+STATUSES = ("running", "completed", "error", "withdrawn")
 
 
 @bp.route("")
@@ -54,7 +54,16 @@ def detail(case_id: int) -> Any:
                             group_titles(), element_names(page.case.version_id))
     return render_template("cases/detail.html", page=page, data=data,
                            result=result_of(page.case.data, desk().group_titles()),
-                           notices=desk().gf.case_notices(g.user.username, case_id))
+                           notices=desk().gf.case_notices(g.user.username, case_id),
+                           may_withdraw=desk().may_withdraw(g.user, page.case))
+
+
+@bp.route("/<int:case_id>/withdraw", methods=("POST",))
+@login_required
+def withdraw(case_id: int) -> Any:
+    desk().withdraw(g.user, case_id, request.form.get("reason", ""))
+    flash(_("Case %(number)s was withdrawn.", number=case_number(case_id)), "info")
+    return redirect(url_for(".detail", case_id=case_id))
 
 
 @bp.route("/<int:case_id>/letter/<kind>")
@@ -135,3 +144,14 @@ def new(process_id: str) -> Any:
 
 def _title(process_id: str) -> str:
     return next((p.name for p in desk().processes() if p.process_id == process_id), process_id)
+
+
+@bp.route("/<int:case_id>/copy", methods=("POST",))
+@login_required
+def copy(case_id: int) -> Any:
+    to = [f"{kind}:{name.strip()}" for kind in ("user", "group")
+          for name in request.form.get(f"{kind}s", "").replace("，", ",").split(",")
+          if name.strip()]
+    desk().copy(g.user, case_id, to, request.form.get("note", ""))
+    flash(_("Case copied."), "info")
+    return redirect(url_for(".detail", case_id=case_id))

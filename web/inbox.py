@@ -44,3 +44,11 @@ def bulk_claim() -> Any:
     if not claimed and not failed:
         flash(_("Select the tasks to claim first."), "error")
     return redirect(safe_next(request.form.get("next"), url_for("inbox.index")))
+
+
+@bp.route("/copies")
+@login_required
+def copies() -> Any:
+    """Cases copied to me (抄送我的): read-only, for information."""
+    return render_template("inbox/copies.html", copies=desk().copies(g.user),
+                           processes=desk().processes())

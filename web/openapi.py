@@ -31,6 +31,24 @@ ROUTES: list[tuple[str, str, str, str, dict[str, Any] | None, str]] = [
      "Task"),
     ("post", "/tasks/{task_id}/complete", "completeTask", "Submit the task's form",
      {"$ref": "#/components/schemas/TaskData"}, "CaseFull"),
+    ("post", "/cases/{case_id}/withdraw", "withdrawCase",
+     "撤回: the applicant withdraws a case not yet decided", {"$ref": "#/components/schemas/Reason"}, "CaseFull"),
+    ("post", "/tasks/{task_id}/return", "returnTask",
+     "退回: send the case back to an earlier completed step (element id or task id)",
+     {"$ref": "#/components/schemas/Return"}, "CaseFull"),
+    ("post", "/tasks/{task_id}/delegate", "delegateTask",
+     "委派: the holder hands the task to a user who works it and hands it back",
+     {"$ref": "#/components/schemas/Delegation"}, "Task"),
+    ("post", "/tasks/{task_id}/add-signer", "addSigner",
+     "加签: add a signer before (they sign first, it comes back) or after (they submit last)",
+     {"$ref": "#/components/schemas/Signer"}, "Task"),
+    ("post", "/tasks/{task_id}/resolve", "resolveDelegation",
+     "The delegate hands the task back to the delegator with a note", {"$ref": "#/components/schemas/Note"}, "Task"),
+    ("post", "/cases/{case_id}/copy", "copyCase",
+     "抄送: copy a case to users or groups (user:NAME, group:NAME) for information",
+     {"$ref": "#/components/schemas/Copy"}, "CopyResult"),
+    ("get", "/copies", "listCopies", "Cases copied to the token user or their groups", None,
+     "CopyList"),
     ("get", "/catalog", "listCatalog", "The resource catalog's datasets (q searches id and name)",
      None, "DatasetList"),
     ("get", "/catalog/{dataset_id}", "getDataset", "One dataset and the versions that changed it",
@@ -64,6 +82,10 @@ def _ref(name: str) -> dict[str, str]:
 
 def _object(required: list[str], **properties: Any) -> dict[str, Any]:
     return {"type": "object", "required": required, "properties": properties}
+
+
+def _strings(*names: str) -> dict[str, Any]:
+    return _object(list(names), **{n: {"type": "string", "minLength": 1} for n in names})
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +169,18 @@ SCHEMAS: dict[str, Any] = {
                                 "status", "url"], message=STRING, case_id=INTEGER,
                                case_number=STRING, element_id=_nullable(STRING),
                                started=BOOLEAN, status=STRING, url=STRING),
+    "Reason": _strings("reason"),
+    "Return": _strings("to", "reason"),
+    "Delegation": _strings("to_user", "reason"),
+    "Note": _strings("note"),
+    "Signer": {**_strings("to_user", "position", "note"), "properties": {
+        **_strings("to_user", "note")["properties"], "position": {"enum": ["before", "after"]}}},
+    "Copy": _object(["to"], to={"type": "array", "minItems": 1, "items": STRING}, note=STRING),
+    "CopyResult": _object(["copied_to"], copied_to=STRINGS),
+    "CopyList": _object(["items"], items={"type": "array", "items": _object(
+        ["case_id", "number", "process_id", "status", "copied_by", "note", "copied_at", "url"],
+        case_id=INTEGER, number=STRING, process_id=STRING, status=STRING,
+        copied_by=_nullable(STRING), note=_nullable(STRING), copied_at=MOMENT, url=STRING)}),
     "Error": _object(["error"], error=_object(
         ["code", "message"], code=STRING, message=STRING,
         field={"type": "string", "description": "the malformed parameter or body field"},
@@ -180,6 +214,11 @@ def _operation(op_id: str, summary: str, body: dict[str, Any] | None, success: s
     if op_id == "sendMessage":
         operation["responses"]["201"] = operation["responses"]["200"]
     return operation
+
+
+def _strings(*names: str) -> dict[str, Any]:
+    return {"type": "object", "required": list(names),
+            "properties": {n: {"type": "string", "minLength": 1} for n in names}}
 
 
 def document() -> dict[str, Any]:

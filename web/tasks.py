@@ -28,7 +28,8 @@ def render_task(task_id: str, values: dict[str, Any] | None = None,
                             element_names(page.case.version_id))
     formkit.offer_only(form, "decision", page.case.data.get("allowed_decisions"))
     return render_template("tasks/detail.html", page=page, form=form, data=data,
-                           errors=errors, conflict=conflict), status
+                           errors=errors, conflict=conflict,
+                           ops=desk().task_operations(g.user, task_id)), status
 
 
 @bp.route("/<task_id>")
@@ -93,4 +94,38 @@ def transfer(task_id: str) -> Any:
     task = desk().transfer(g.user, task_id, request.form.get("to_user", ""),
                            request.form.get("reason", ""))
     flash(_("Task transferred to %(user)s.", user=task.assignee), "info")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<task_id>/return", methods=("POST",))
+@login_required
+def send_back(task_id: str) -> Any:
+    desk().return_task(g.user, task_id, request.form.get("to", ""), request.form.get("reason", ""))
+    flash(_("The case was sent back to an earlier step."), "info")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<task_id>/delegate", methods=("POST",))
+@login_required
+def delegate(task_id: str) -> Any:
+    task = desk().delegate(g.user, task_id, request.form.get("to_user", ""),
+                           request.form.get("reason", ""))
+    flash(_("Task delegated to %(user)s; it comes back to you.", user=task.assignee), "info")
+    return redirect(url_for("tasks.detail", task_id=task_id))
+
+
+@bp.route("/<task_id>/resolve", methods=("POST",))
+@login_required
+def resolve(task_id: str) -> Any:
+    task = desk().resolve(g.user, task_id, request.form.get("note", ""))
+    flash(_("Task handed back to %(user)s.", user=task.assignee), "info")
+    return redirect(url_for("inbox.index"))
+
+
+@bp.route("/<task_id>/add-signer", methods=("POST",))
+@login_required
+def add_signer(task_id: str) -> Any:
+    task = desk().add_signer(g.user, task_id, request.form.get("to_user", ""),
+                             request.form.get("position", ""), request.form.get("note", ""))
+    flash(_("Signer %(user)s added.", user=task.assignee), "info")
     return redirect(url_for("inbox.index"))
