@@ -38,7 +38,8 @@ def authenticate() -> None:
     check_query(request.args, QUERY.get(QUERY_OF.get(request.endpoint or "", ""), {}))
 
 
-QUERY_OF = {"api.list_cases": "listCases", "api.list_tasks": "listTasks"}
+QUERY_OF = {"api.list_cases": "listCases", "api.list_tasks": "listTasks",
+            "api.list_catalog": "listCatalog"}
 
 
 MAX_DEPTH = 32
