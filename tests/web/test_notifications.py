@@ -109,6 +109,10 @@ def test_receipt_and_refusal_letters_print_from_the_case_page(client, auth, wgf)
     letter = client.get(f"/cases/{case.id}/letter/decision").get_data(as_text=True)
     for text in ("不予共享告知书", "不予同意", "申请数据项超出履职需要", "第二十条", "协调"):
         assert text in letter, text
+    client.get("/lang/en")
+    english = client.get(f"/cases/{case.id}/letter/decision").get_data(as_text=True)
+    assert "Notice of refusal to share" in english and "<strong>Refused</strong>" in english
+    assert "不予同意" not in english
     auth.login("lena")
     assert client.get(f"/cases/{case.id}/letter/decision").status_code == 404
 
