@@ -7,6 +7,8 @@ import datetime as dt
 import io
 import re
 
+import openpyxl
+
 from engine import outbox
 from engine.clock import SHANGHAI
 from notifications.channels import InAppChannel
@@ -140,3 +142,31 @@ def test_administrators_see_failed_messages_and_resend_them(client, auth, wgf) -
     message = wgf.outbox_messages("dead")[0]
     client.post(f"/notifications/outbox/{message.id}/resend")
     assert wgf.outbox_messages()[0].status == "pending"
+
+
+def test_the_timeliness_figures_download_as_excel_workbooks(client, auth, wgf, clock) -> None:
+    start_share(wgf)
+    done = start_share(wgf)
+    wgf.complete_task(done.tasks[0].id, "alice", {"decision": "approve"})
+    clock.set(dt.datetime(2026, 12, 9, 10, 0, tzinfo=SHANGHAI))  # due 4 Dec (Fri): 3 days late
+    auth.login("hank")
+    answer = client.get("/supervision/timeliness.xlsx?period=2026-11")
+    assert answer.headers["Content-Disposition"].endswith('timeliness-2026-11.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.get_data())).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][:5] == ["范围", "名称", "已办结", "正常", "按时办结率"]
+    health = next(r for r in rows if r[0] == "部门" and r[1] == "卫生健康委")
+    assert health[2:8] == [1, 1, 1.0, 0, 0, 1] and health[9] == 3  # numbers, not text
+    assert sheet.cell(row=rows.index(health) + 1, column=5).number_format == "0.0%"
+    assert rows[-1][0] == "合计"
+    client.get("/lang/en")
+    report = client.get("/supervision/annual/2026.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(report.get_data()))
+    assert book.sheetnames == ["2026", "By month"]
+    months = [[cell.value for cell in row] for row in book["By month"].iter_rows()]
+    assert months[0][0] == "Month" and [m[0] for m in months[1:]] == [
+        "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07",
+        "2026-08", "2026-09", "2026-10", "2026-11", "2026-12"]
+    assert months[11][1:4] == [1, 1, 1.0]
+    auth.login("alice")
+    assert client.get("/supervision/timeliness.xlsx").status_code == 404
