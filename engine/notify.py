@@ -21,6 +21,7 @@ from .errors import NotAllowed, ReminderTooSoon
 from .notices import local, party_recipient
 from .results import result_of, to_payload
 from .schema import contacts, group_supervisors, groups, human_tasks, notifications
+from .schema import outbox as outbox_rows
 from .schema import reminders as reminder_rows
 from .sla import SlaClock
 
@@ -243,10 +244,14 @@ class NotifyUseCases:
                 notifications.c.username == user, notifications.c.read_at.is_(None))).scalar_one()
 
     def notifications_of(self, user: str, limit: int = 30) -> list[Any]:
+        """The user's bell, newest first, each with its message's kind and parameters
+        (`payload`) so the reader's screen words it in their language."""
         with self.db.read() as conn:
-            return list(conn.execute(select(notifications).where(
-                notifications.c.username == user).order_by(notifications.c.id.desc())
-                .limit(limit)))
+            return list(conn.execute(
+                select(notifications, outbox_rows.c.payload)
+                .join(outbox_rows, outbox_rows.c.id == notifications.c.outbox_id)
+                .where(notifications.c.username == user)
+                .order_by(notifications.c.id.desc()).limit(limit)))
 
     def mark_read(self, user: str) -> None:
         with self.db.write() as conn:

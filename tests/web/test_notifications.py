@@ -170,3 +170,22 @@ def test_the_timeliness_figures_download_as_excel_workbooks(client, auth, wgf, c
     assert months[11][1:4] == [1, 1, 1.0]
     auth.login("alice")
     assert client.get("/supervision/timeliness.xlsx").status_code == 404
+
+
+def test_the_bell_speaks_the_language_the_reader_chose(client, auth, wgf) -> None:
+    case = start_share(wgf)
+    wgf.complete_task(case.tasks[0].id, "alice", REFUSAL)
+    deliver(wgf)  # delivered in Chinese, the language on file for everyone
+    assert all("已办结" in n.body for n in wgf.notifications_of("carl")
+               if n.kind == "party_outcome")
+    auth.login("carl")
+    zh = client.get("/notifications").get_data(as_text=True)
+    assert "已办结：不予同意" in zh and "理由：申请数据项超出履职需要" in zh
+    client.get("/lang/en")
+    en = client.get("/notifications").get_data(as_text=True)
+    assert "has been decided: Refused" in en and "Reasons: 申请数据项超出履职需要" in en
+    assert f"Receipt: GF{case.id:06d}" in en
+    assert "已办结" not in en and "不予同意" not in en
+    auth.login("alice")
+    client.get("/lang/en")
+    assert "New task" in client.get("/notifications").get_data(as_text=True)
