@@ -20,7 +20,7 @@ def said(data: dict, lang: str) -> dict:
     return words(found, lang)
 
 
-def test_every_outcome_a_shipped_model_writes_has_words_in_both_languages() -> None:
+def test_every_outcome_a_shipped_model_writes_has_textin_both_languages() -> None:
     written = set()
     for model in WORKFLOWS.glob("*.bpmn"):
         written |= set(re.findall(r'outcome = "([a-z_]+)"', model.read_text(encoding="utf-8")))
@@ -32,18 +32,18 @@ def test_every_outcome_a_shipped_model_writes_has_words_in_both_languages() -> N
 @pytest.mark.parametrize(("lang", "outcome", "decider"), [
     ("zh", "不予受理", "民政厅"), ("en", "The complaint was not accepted", "民政厅")])
 def test_a_complaint_not_accepted(lang, outcome, decider) -> None:
-    words_ = said({"outcome": "not_accepted", "decided_by": "dept_civil", "decision_rule": "J7",
+    text = said({"outcome": "not_accepted", "decided_by": "dept_civil", "decision_rule": "J7",
                    "decision_reason": "不属于本机构职责范围"}, lang)
-    assert (words_["outcome"], words_["decided_by"], words_["reasons"]) == (
+    assert (text["outcome"], text["decided_by"], text["reasons"]) == (
         outcome, decider, "不属于本机构职责范围")
 
 
 @pytest.mark.parametrize(("lang", "body"), [
     ("zh", "信息化工作领导小组"), ("en", "the leading group for informatization")])
 def test_a_coordination_the_leading_group_decided_names_it_not_its_key(lang, body) -> None:
-    words_ = said({"outcome": "refused", "decided_by": "leading_group", "decision_rule": "S6"},
+    text = said({"outcome": "refused", "decided_by": "leading_group", "decision_rule": "S6"},
                   lang)
-    assert words_["decided_by"] == body
+    assert text["decided_by"] == body
 
 
 @pytest.mark.parametrize(("form", "zh", "en"), [
@@ -58,7 +58,8 @@ def test_an_open_data_review_says_how_the_data_was_opened(form, zh, en) -> None:
 def test_a_deemed_approval_says_which_rule_decided_and_why() -> None:
     data = {"outcome": "granted", "decided_by": "system", "decision_rule": "S5",
             "decision": "deemed_approved"}
-    assert said(data, "zh")["decided_by"] == "依规则 S5 (HB 20) 决定：数据提供部门逾期未答复，视为同意"
+    assert said(data, "zh")["decided_by"] == (
+        "依规则 S5 (HB 20) 决定：数据提供部门逾期未答复，视为同意")
     assert said(data, "en")["decided_by"].startswith("Decided by rule S5 (HB 20): the provider")
 
 
