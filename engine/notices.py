@@ -1,4 +1,4 @@
-"""Notices to the parties and the words they use: receipts, outcomes, transfers.
+"""Notices to the parties: receipts, outcomes (worded by engine/results.py), transfers.
 
 A model asks for a notice with the `notify_party` script helper; the step that ran the
 script writes it to the outbox in its own transaction (engine/notify.py), so a model's
@@ -14,23 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from .clock import SHANGHAI
-
-OUTCOME_WORDS = {
-    "granted": ("同意共享/开放", "granted"), "approved": ("同意", "approved"),
-    "deemed_approved": ("逾期未答复，视为同意", "approved because no answer came in time"),
-    "refused": ("不予同意", "refused"), "corrected": ("已更正", "corrected"),
-    "not_corrected": ("经核实不予更正", "checked and not corrected"),
-    "opened": ("予以开放", "opened"), "not_opened": ("不予开放", "not opened"),
-}
-
-
-def outcome_words(data: dict[str, Any]) -> tuple[str, str]:
-    """The outcome in plain words (zh, en); an approval by silence says so."""
-    if data.get("decision") == "deemed_approved":
-        return OUTCOME_WORDS["deemed_approved"]
-    outcome = str(data.get("outcome") or "")
-    return OUTCOME_WORDS.get(outcome, (outcome or "办结", outcome or "closed"))
-
 
 def local(moment: dt.datetime | None) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""

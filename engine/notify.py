@@ -18,8 +18,10 @@ from .audit import PendingEvent
 from .clock import SHANGHAI
 from .directory import groups_of
 from .errors import NotAllowed, ReminderTooSoon
-from .notices import local, outcome_words, party_recipient
+from .notices import local, party_recipient
+from .results import result_of, to_payload
 from .schema import contacts, group_supervisors, groups, human_tasks, notifications
+from .schema import outbox as outbox_rows
 from .schema import reminders as reminder_rows
 from .sla import SlaClock
 
@@ -73,12 +75,9 @@ class NotifyUseCases:
         data = case.data
         base = {"case_number": number, "process_name": case.deployed.name or
                 case.deployed.process_id, "received": local(case.started_at)}
-        words = outcome_words(data)
         payloads = {
             "receipt": base,
-            "outcome": {**base, "outcome": data.get("outcome"), "outcome_text": words[0],
-                        "outcome_text_en": words[1], "basis": data.get("legal_basis") or "",
-                        "reasons": data.get("decision_reason") or data.get("reason") or ""},
+            "outcome": {**base, "result": self._result_payload(conn, data)},
             "transfer": {**base, "to": self._group_title(conn, data.get("transferred_to"))},
             "extension": {**base, "reasons": data.get("extension_reason") or ""},
         }
@@ -98,6 +97,15 @@ class NotifyUseCases:
         outbox.enqueue(conn, now=self.now(), kind=kind, recipient=recipient, channel=channel,
                        case_id=case_id, key=f"{kind}:{case_id}:{recipient}",
                        payload={**payload, "language": "zh"})
+
+    @staticmethod
+    def _result_payload(conn: Connection, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The result's keys and texts; each reader's notice words it in their language."""
+        if not data.get("outcome"):
+            return None
+        titles = {r.name: r.title for r in conn.execute(select(groups.c.name, groups.c.title))}
+        found = result_of(data, titles)
+        return to_payload(found) if found else None
 
     @staticmethod
     def _group_title(conn: Connection, name: Any) -> str:
@@ -236,10 +244,14 @@ class NotifyUseCases:
                 notifications.c.username == user, notifications.c.read_at.is_(None))).scalar_one()
 
     def notifications_of(self, user: str, limit: int = 30) -> list[Any]:
+        """The user's bell, newest first, each with its message's kind and parameters
+        (`payload`) so the reader's screen words it in their language."""
         with self.db.read() as conn:
-            return list(conn.execute(select(notifications).where(
-                notifications.c.username == user).order_by(notifications.c.id.desc())
-                .limit(limit)))
+            return list(conn.execute(
+                select(notifications, outbox_rows.c.payload)
+                .join(outbox_rows, outbox_rows.c.id == notifications.c.outbox_id)
+                .where(notifications.c.username == user)
+                .order_by(notifications.c.id.desc()).limit(limit)))
 
     def mark_read(self, user: str) -> None:
         with self.db.write() as conn:

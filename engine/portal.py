@@ -27,9 +27,6 @@ from .results import Result, result_of
 from .schema import portal_tickets
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"   # no 0/O, 1/I: read aloud, typed by hand
-# What a printed decision letter may quote of a case's data.
-PUBLIC_FIELDS = ("outcome", "decision", "decision_reason", "legal_basis", "reply",
-                 "result", "result_reason", "decided_by", "provider_dept")
 MILESTONES = ("case_started", "task_completed", "timer_fired", "case_completed")
 _FAKE = hashlib.sha256(b"no such ticket").hexdigest()
 
@@ -49,7 +46,6 @@ class PublicStatus:
     received_at: dt.datetime
     completed_at: dt.datetime | None
     result: Result | None
-    answers: dict[str, Any]      # the decision's public fields, for the printed letter
     steps: tuple[Milestone, ...]
     waiting_on: tuple[tuple[str, dt.datetime | None, bool], ...]   # open step, due, provisional
     process_name: str = ""
@@ -96,8 +92,7 @@ def public_status(case: CaseView, group_titles: dict[str, str], process_name: st
                     if t.state == "open")
     received = case.data.get("received_at")
     received_at = dt.datetime.fromisoformat(received) if received else case.started_at
-    answers = {k: case.data[k] for k in PUBLIC_FIELDS if case.data.get(k) not in (None, "")}
     submitted = {k: case.data[k] for k in start_fields if case.data.get(k) not in (None, "")}
     return PublicStatus(case_number(case.id), case.process_id, case.status, received_at,
-                        case.completed_at, result_of(case.data, group_titles), answers, steps,
+                        case.completed_at, result_of(case.data, group_titles), steps,
                         waiting, process_name, submitted)

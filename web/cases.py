@@ -74,8 +74,9 @@ def letter(case_id: int, kind: str) -> Any:
         abort(404)
     c = desk().case(g.user, case_id)
     found = letters.letter(kind, number=case_number(c.id), process_id=c.process_id,
-                           process_name=_title(c.process_id), data=c.data, received_at=c.started_at,
-                           decided_at=c.completed_at, bodies=desk().group_titles())
+                           process_name=_title(c.process_id),
+                           result=result_of(c.data, desk().group_titles()),
+                           received_at=c.started_at, decided_at=c.completed_at)
     return render_template("letters/letter.html", letter=found, issued=desk().gf.now())
 
 

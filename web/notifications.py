@@ -7,7 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from notifications.render import render
+
 from .auth import desk, login_required, safe_next
+from .i18n import current_lang
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
@@ -23,7 +26,11 @@ def _bell() -> dict[str, Any]:
 @bp.route("")
 @login_required
 def index() -> Any:
-    items = desk().gf.notifications_of(g.user.username)
+    """The bell's list in the language the reader chose, whatever language the notice
+    was delivered in: each is worded again from its parameters."""
+    lang = current_lang()
+    items = [(n, render(n.kind, lang, n.payload)) for n in
+             desk().gf.notifications_of(g.user.username)]
     return render_template("notifications/index.html", items=items)
 
 

@@ -61,9 +61,8 @@ def letter(kind: str) -> Any:
         abort(404)
     status = desk().track(request.form.get("number", ""), request.form.get("code", ""))
     found = letters.letter(kind, number=status.number, process_id=status.process_id,
-                           process_name=_title(status.process_id), data=status.answers,
-                           received_at=status.received_at, decided_at=status.completed_at,
-                           bodies=desk().group_titles())
+                           process_name=_title(status.process_id), result=status.result,
+                           received_at=status.received_at, decided_at=status.completed_at)
     return render_template("letters/letter.html", letter=found, issued=desk().gf.now())
 
 

@@ -1,4 +1,5 @@
-"""The supervisor's view: timeliness per department and procedure, CSV, the annual report."""
+"""The supervisor's view: timeliness per department and procedure, CSV and Excel, the
+annual report."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from engine.supervision import CSV_HEADER, csv_rows
 
 from .auth import desk, login_required
 from .i18n import process_name
+from .spreadsheet import timeliness_xlsx
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.app_context_processor
@@ -58,6 +61,26 @@ def export() -> Any:
     writer.writerows(csv_rows(report, _names()))
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="timeliness-{report.period.label}.csv"'})
+
+
+@bp.route("/timeliness.xlsx")
+@login_required
+def export_xlsx() -> Any:
+    report = _report(request.args.get("period"))
+    return _download(timeliness_xlsx(report, _names()), f"timeliness-{report.period.label}")
+
+
+def _download(workbook: bytes, name: str) -> Response:
+    return Response(workbook, mimetype=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+@bp.route("/annual/<int:year>.xlsx")
+@login_required
+def annual_xlsx(year: int) -> Any:
+    report = _report(str(year))
+    months = desk().gf.timeliness_by_month(g.user.username, year)
+    return _download(timeliness_xlsx(report, _names(), months), f"timeliness-report-{year}")
 
 
 @bp.route("/annual/<int:year>")

@@ -13,6 +13,7 @@ from engine.clock import SHANGHAI
 from engine.errors import NotAllowed, ReminderTooSoon
 from engine.schema import reminders
 from engine.services import Govflow
+from notifications.render import render
 from tests.workflows.conftest import open_task, with_profile
 
 COMPLAINT = {"requester_name": "李四", "contact": "lisi@example.com",
@@ -169,4 +170,5 @@ def test_a_deemed_approval_tells_the_requesting_department(gf: Govflow, clock) -
     assert gf.get_case(case.id).data["decision"] == "deemed_approved"
     [notice] = [m for m in gf.outbox_messages(case_id=case.id) if m.kind == "party_outcome"]
     assert notice.recipient == "group:dept_civil" and notice.channel == "in_app"
-    assert notice.payload["outcome_text"] == "逾期未答复，视为同意"
+    assert notice.payload["result"]["outcome"] == "granted"
+    assert "逾期未答复，视为同意" in render("party_outcome", "zh", notice.payload)[1]

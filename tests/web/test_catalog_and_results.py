@@ -11,7 +11,7 @@ from engine.db import Database
 from engine.profile import load_profile
 from engine.services import Govflow
 from govflow.demo import seed_catalog, seed_directory
-from tests.workflows.conftest import at
+from tests.workflows.conftest import at, with_profile
 from web import create_app
 
 REQUEST = {"requester_dept": "dept_civil", "dataset_id": "HEALTH-BIRTH",
@@ -176,15 +176,12 @@ def test_S4_the_api_tells_the_applicant_the_refusal_its_reasons_and_the_departme
     assert 'id="case-result"' in page and "不予同意" in page
 
 
-def test_S5_a_deemed_approval_says_why_govflow_decided(shipped, clock, tmp_path) -> None:
-    base, _ = shipped
-    gf = Govflow(base.db, clock=clock, profile=load_profile("hubei"))  # S5 is Hubei's rule
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "GOVFLOW": gf,
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "ATTACHMENTS_DIR": str(tmp_path / "f")})
-    case = gf.start_case("share_request", REQUEST, user="carl")
+def test_S5_a_deemed_approval_says_why_govflow_decided(shipped, clock) -> None:
+    gf, app = shipped
+    hubei = with_profile(gf, clock, "hubei")  # S5: only Hubei deems silence an approval
+    case = hubei.start_case("share_request", REQUEST, user="carl")
     clock.set(at(2026, 12, 5))
-    gf.fire_due_timers()
+    hubei.fire_due_timers()
     result = app.test_client().get(f"/api/v1/cases/{case.id}/status",
                                    headers=bearer(app, "carl")).get_json()["result"]
     assert result["outcome_text"] == "已同意" and "S5 (HB 20)" in result["decided_by"]

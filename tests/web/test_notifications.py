@@ -7,6 +7,8 @@ import datetime as dt
 import io
 import re
 
+import openpyxl
+
 from engine import outbox
 from engine.clock import SHANGHAI
 from notifications.channels import InAppChannel
@@ -109,6 +111,10 @@ def test_receipt_and_refusal_letters_print_from_the_case_page(client, auth, wgf)
     letter = client.get(f"/cases/{case.id}/letter/decision").get_data(as_text=True)
     for text in ("不予共享告知书", "不予同意", "申请数据项超出履职需要", "第二十条", "协调"):
         assert text in letter, text
+    client.get("/lang/en")
+    english = client.get(f"/cases/{case.id}/letter/decision").get_data(as_text=True)
+    assert "Notice of refusal to share" in english and "<strong>Refused</strong>" in english
+    assert "不予同意" not in english
     auth.login("lena")
     assert client.get(f"/cases/{case.id}/letter/decision").status_code == 404
 
@@ -136,3 +142,50 @@ def test_administrators_see_failed_messages_and_resend_them(client, auth, wgf) -
     message = wgf.outbox_messages("dead")[0]
     client.post(f"/notifications/outbox/{message.id}/resend")
     assert wgf.outbox_messages()[0].status == "pending"
+
+
+def test_the_timeliness_figures_download_as_excel_workbooks(client, auth, wgf, clock) -> None:
+    start_share(wgf)
+    done = start_share(wgf)
+    wgf.complete_task(done.tasks[0].id, "alice", {"decision": "approve"})
+    clock.set(dt.datetime(2026, 12, 9, 10, 0, tzinfo=SHANGHAI))  # due 4 Dec (Fri): 3 days late
+    auth.login("hank")
+    answer = client.get("/supervision/timeliness.xlsx?period=2026-11")
+    assert answer.headers["Content-Disposition"].endswith('timeliness-2026-11.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.get_data())).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][:5] == ["范围", "名称", "已办结", "正常", "按时办结率"]
+    health = next(r for r in rows if r[0] == "部门" and r[1] == "卫生健康委")
+    assert health[2:8] == [1, 1, 1.0, 0, 0, 1] and health[9] == 3  # numbers, not text
+    assert sheet.cell(row=rows.index(health) + 1, column=5).number_format == "0.0%"
+    assert rows[-1][0] == "合计"
+    client.get("/lang/en")
+    report = client.get("/supervision/annual/2026.xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(report.get_data()))
+    assert book.sheetnames == ["2026", "By month"]
+    months = [[cell.value for cell in row] for row in book["By month"].iter_rows()]
+    assert months[0][0] == "Month" and [m[0] for m in months[1:]] == [
+        "2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07",
+        "2026-08", "2026-09", "2026-10", "2026-11", "2026-12"]
+    assert months[11][1:4] == [1, 1, 1.0]
+    auth.login("alice")
+    assert client.get("/supervision/timeliness.xlsx").status_code == 404
+
+
+def test_the_bell_speaks_the_language_the_reader_chose(client, auth, wgf) -> None:
+    case = start_share(wgf)
+    wgf.complete_task(case.tasks[0].id, "alice", REFUSAL)
+    deliver(wgf)  # delivered in Chinese, the language on file for everyone
+    assert all("已办结" in n.body for n in wgf.notifications_of("carl")
+               if n.kind == "party_outcome")
+    auth.login("carl")
+    zh = client.get("/notifications").get_data(as_text=True)
+    assert "已办结：不予同意" in zh and "理由：申请数据项超出履职需要" in zh
+    client.get("/lang/en")
+    en = client.get("/notifications").get_data(as_text=True)
+    assert "has been decided: Refused" in en and "Reasons: 申请数据项超出履职需要" in en
+    assert f"Receipt: GF{case.id:06d}" in en
+    assert "已办结" not in en and "不予同意" not in en
+    auth.login("alice")
+    client.get("/lang/en")
+    assert "New task" in client.get("/notifications").get_data(as_text=True)

@@ -7,6 +7,7 @@ import pytest
 from engine.errors import InvalidTaskData
 from engine.profile import shipped_profiles
 from engine.services import Govflow
+from notifications.render import render
 from tests.workflows.conftest import (
     at,
     complete,
@@ -84,3 +85,15 @@ def test_J7_a_complaint_not_accepted_is_closed_with_reasons(gf, clock) -> None:
         "acceptance": "not_accepted", "acceptance_reason": "不属于本机构职责范围"})
     assert (done.status, done.data["outcome"], done.data["complainant_notified"]) == (
         "completed", "not_accepted", True)
+
+
+def test_J7_the_complainant_not_accepted_is_told_so_in_plain_words(gf, clock) -> None:
+    gf = with_profile(gf, clock, "jilin")  # JL 50: acceptance is a step of its own
+    case = gf.start_case("complaint", COMPLAINT)
+    done = complete(gf, case, "UserTask_accept_complaint", "carl", {
+        "acceptance": "not_accepted", "acceptance_reason": "不属于本机构职责范围"})
+    [notice] = [m for m in gf.outbox_messages(case_id=done.id) if m.kind == "party_outcome"]
+    assert notice.recipient == "email:lisi@example.com"
+    zh, en = (render("party_outcome", lang, notice.payload)[1] for lang in ("zh", "en"))
+    assert "已办结：不予受理" in zh and "理由：不属于本机构职责范围" in zh
+    assert "decided: The complaint was not accepted" in en and "not_accepted" not in en
