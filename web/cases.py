@@ -53,7 +53,7 @@ def detail(case_id: int) -> Any:
     data = formkit.describe(page.start_schema, page.case.data, current_lang(),
                             group_titles(), element_names(page.case.version_id))
     return render_template("cases/detail.html", page=page, data=data,
-                           result=result_of(page.case.data, desk().group_titles()),
+                           result=result_of(page.case.data, group_titles()),
                            notices=desk().gf.case_notices(g.user.username, case_id),
                            may_withdraw=desk().may_withdraw(g.user, page.case))
 
@@ -75,7 +75,7 @@ def letter(case_id: int, kind: str) -> Any:
     c = desk().case(g.user, case_id)
     found = letters.letter(kind, number=case_number(c.id), process_id=c.process_id,
                            process_name=_title(c.process_id),
-                           result=result_of(c.data, desk().group_titles()),
+                           result=result_of(c.data, group_titles()),
                            received_at=c.started_at, decided_at=c.completed_at)
     return render_template("letters/letter.html", letter=found, issued=desk().gf.now())
 

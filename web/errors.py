@@ -42,6 +42,8 @@ def page_message(code: str, status: int, details: dict[str, Any] | None = None) 
         "invalid_task_data": _("The form has errors; see the marked fields."),
         "task_already_claimed": _("A colleague has claimed this task first."),
         "csrf": _("The form had expired. Go back, reload the page and send it again."),
+        "reminder_too_soon": _("This task was reminded a short while ago; remind it again "
+                               "tomorrow."),
     }
     by_status = {
         400: _("The request could not be understood."),

@@ -14,7 +14,7 @@ from engine.clock import SHANGHAI
 from engine.supervision import CSV_HEADER, csv_rows
 
 from .auth import desk, login_required
-from .i18n import process_name
+from .i18n import group_titles, process_name
 from .spreadsheet import timeliness_xlsx
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
@@ -27,7 +27,7 @@ def _may() -> dict[str, Any]:
 
 
 def _names() -> dict[str, str]:
-    return {**desk().group_titles(),
+    return {**group_titles(),
             **{p.process_id: process_name(p.name) for p in desk().processes()}}
 
 

@@ -3,6 +3,7 @@ request form, and the result citizens and applicants are told."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -39,7 +40,7 @@ def client_as(app, user: str | None, lang: str = "zh"):
     client = app.test_client()
     with client.session_transaction() as session:
         if user:
-            session["user"] = user
+            session["sid"] = app.extensions["desk"].open_session(user, dt.timedelta(hours=8))
         session["lang"] = lang
     return client
 

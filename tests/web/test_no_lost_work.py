@@ -9,9 +9,9 @@ import re
 from tests.web.conftest import AuthActions, start_share
 from tests.web.test_shipped import shipped  # noqa: F401  (the shipped models' app)
 
-SHARE = {"requester_dept": "dept_civil", "provider_dept": "dept_health",
-         "requester_name": "民政厅社会救助处", "dataset": "出生医学证明",
-         "share_class": "conditional", "purpose": "核对社会救助对象家庭成员",
+# HEALTH-BIRTH (出生医学证明) is conditional and provided by dept_health in the demo catalog.
+SHARE = {"requester_dept": "dept_civil", "requester_name": "民政厅社会救助处",
+         "dataset_id": "HEALTH-BIRTH", "purpose": "核对社会救助对象家庭成员",
          "data_items": ["姓名", "出生日期"], "scenario": "社会救助资格核对",
          "scope": "民政厅社会救助处", "term": "2027-12-31"}
 
@@ -40,7 +40,8 @@ def test_a_returned_request_opens_prefilled_under_its_reason(shipped) -> None:  
     case = gf.start_case("share_request", SHARE, user="carl")
     review = next(t for t in case.tasks if t.element_id == "UserTask_provider_review")
     case = gf.complete_task(review.id, "alice", {"decision": "return",
-                                                 "decision_reason": "未说明使用范围的具体科室"})
+                                                 "decision_reason": "未说明使用范围的具体科室",
+                                                 "missing_items": ["使用范围的具体科室"]})
     back = next(t for t in case.tasks if t.element_id == "UserTask_requester_complete"
                 and t.state == "open")
     client = app.test_client()
@@ -68,9 +69,7 @@ def test_a_term_already_over_is_refused(shipped, clock) -> None:  # noqa: F811
     client = app.test_client()
     AuthActions(client).login("carl")
     form = {**SHARE, "data_items": "姓名\n出生日期", "term": "2020-01-01"}
-    form.pop("share_class")
-    response = client.post("/cases/new/share_request", data={**form, "in_catalog": "on",
-                                                            "share_class": "conditional"})
+    response = client.post("/cases/new/share_request", data=form)
     html = response.get_data(as_text=True)
     assert response.status_code == 422, html[:400]
     assert re.search(r'id="f-term"[^>]*aria-invalid="true"', html)

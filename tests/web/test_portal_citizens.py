@@ -87,7 +87,8 @@ def test_the_tracker_marks_a_provisional_due_date(shipped, clock) -> None:  # no
     desk = app.extensions["desk"]
     schema = gf.forms.schema(desk.process("complaint").start_form)
     case, code = desk.submit_public("complaint", {
-        k: "在政务大厅办理业务时数据被错误公开" for k in schema.get("required", [])})
+        k: "dept_health" if k == "handling_dept" else "在政务大厅办理业务时数据被错误公开"
+        for k in schema.get("required", [])})
     html = app.test_client().post("/portal/track", data={
         "number": f"GF{case.id:06d}", "code": code}).get_data(as_text=True)
     assert re.search(r"2027-01-\d\d \d\d:\d\d[^<]*<span class=\"badge sla-provisional\">暂定</span>",

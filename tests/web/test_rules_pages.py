@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from engine.db import Database
@@ -36,7 +38,8 @@ def test_O3_the_decision_page_shows_review_conclusion_opinion_reviewer_and_date(
         "confidentiality_conclusion": "secret", "confidentiality_opinion": "含涉密<坐标>数据"})
     task = open_task(case, "UserTask_authority_decision")
     with client.session_transaction() as session:
-        session["user"] = "dora"
+        session["sid"] = client.application.extensions["desk"].open_session(
+            "dora", dt.timedelta(hours=8))
     html = client.get(f"/tasks/{task.id}").get_data(as_text=True)
     table = html[html.index("审查结论"):]
     for cell in ("保密审查", "涉及国家秘密", "含涉密&lt;坐标&gt;数据", "sara", "2026-11-20 09:00",

@@ -8,7 +8,7 @@ import pytest
 
 from engine.db import Database
 from engine.services import WORKFLOWS, Govflow
-from govflow.demo import seed_directory
+from govflow.demo import seed_catalog, seed_directory
 from tests.web.conftest import AuthActions
 from web import create_app, formkit
 
@@ -19,6 +19,7 @@ def shipped(database_url, clock, tmp_path):
     gf.init_schema()
     gf.deploy_directory()
     seed_directory(gf, passwords=False)
+    seed_catalog(gf)
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "GOVFLOW": gf,
                       "WTF_CSRF_ENABLED": False, "ATTACHMENTS_DIR": str(tmp_path / "f")})
     yield gf, app
