@@ -21,9 +21,11 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from . import access, directory, inbox, queries, resources
+from . import access, checkpoints, directory, inbox, queries, resources
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
+from .auditkey import ensure_key
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
 from .db import Database
@@ -134,6 +136,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
     # -- definitions ---------------------------------------------------------------------
     def init_schema(self) -> None:
+        """Create or upgrade the database, and the audit key file when no key is set."""
+        ensure_key()
         self.db.create_schema()
 
     def deploy(self, xml: bytes, file_name: str, *, by: str | None = None) -> DeployResult:
@@ -636,8 +640,20 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                          found.per_page)
 
     def verify_audit(self) -> list[str]:
+        """Every chain, what it decides, the checkpoints and their log outside the database."""
         with self.db.read() as conn:
-            return verify(conn)
+            return verify(conn) + checkpoints.verify(conn, checkpoints.log_path(self.db.url))
+
+    def checkpoint_audit(self) -> checkpoints.Checkpoint | None:
+        """Anchor the heads of the chains that grew since the last checkpoint."""
+        try:
+            with self.db.write() as conn:
+                made = checkpoints.take(conn, self.now())
+        except IntegrityError:  # another scheduler took this checkpoint at the same moment
+            return None
+        if made is not None:
+            checkpoints.append_to_log(checkpoints.log_path(self.db.url), made)
+        return made
 
     def process_xml(self, process_id: str) -> bytes:
         with self.db.read() as conn:

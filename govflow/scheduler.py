@@ -67,6 +67,10 @@ def _dispatch_outbox(gf: Govflow) -> Any:
     return result
 
 
+def _checkpoint_audit(gf: Govflow) -> Any:
+    return gf.checkpoint_audit()
+
+
 JOBS = (
     Job("fire_due_timers", 30, _fire_timers, "fire timers whose time has come"),
     Job("recompute_provisional_deadlines", 3600, _recompute,
@@ -75,6 +79,8 @@ JOBS = (
         "warn administrators when next year's holidays are not entered"),
     Job("send_due_reminders", 60, _send_reminders, "queue the SLA reminders (催办) now due"),
     Job("dispatch_outbox", 15, _dispatch_outbox, "deliver queued notifications"),
+    Job("checkpoint_audit", 300, _checkpoint_audit,
+        "anchor the audit chains' heads in a signed checkpoint"),
 )
 
 

@@ -17,7 +17,7 @@ def test_jobs_have_explicit_unique_ids(gf: Govflow) -> None:
     scheduler = build_scheduler(gf, blocking=False)
     ids = sorted(job.id for job in scheduler.get_jobs())
     assert ids == sorted(job.id for job in JOBS) == [
-        "check_calendar_coverage", "dispatch_outbox", "fire_due_timers",
+        "check_calendar_coverage", "checkpoint_audit", "dispatch_outbox", "fire_due_timers",
         "recompute_provisional_deadlines", "send_due_reminders"]
     assert len(set(ids)) == len(ids)
 
