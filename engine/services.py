@@ -437,7 +437,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 except Exception:  # noqa: BLE001 - not even recorded: the next pass tries again
                     conflicts.append(case_id)
         self.warn_held_timers(now)
-        return TimerFiring(tuple(fired), tuple(conflicts), tuple(incidents))
+        return TimerFiring(tuple(fired), tuple(conflicts), tuple(incidents), len(due))
 
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
         with self.db.write() as conn:
