@@ -26,6 +26,7 @@ from . import (
     cases,
     catalog,
     errors,
+    health,
     i18n,
     inbox,
     notifications,
@@ -76,7 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, portal.bp, account.bp, assets.bp,
-                      api.bp, catalog.bp, notifications.bp, supervision.bp):
+                      api.bp, catalog.bp, notifications.bp, supervision.bp, health.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="home", view_func=portal.home)
     return app

@@ -1,0 +1,26 @@
+"""Probes for a load balancer or an orchestrator: no sign-in, no session, JSON.
+
+/healthz says the process serves requests (liveness); /readyz says it can do its work:
+the database answers and its schema is the one this code needs (readiness).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz() -> Any:
+    problem = current_app.extensions["govflow"].db.readiness()
+    if problem:
+        return {"status": "not ready", "reason": problem}, 503
+    return {"status": "ready"}
