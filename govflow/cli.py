@@ -384,6 +384,28 @@ def checkpoint(gf: Govflow) -> Any:
     return f"audit checkpoint {made.id} anchors {made.cases} cases"
 
 
+@command(main, "backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_database(gf: Govflow, file: Path) -> Any:
+    """Copy the embedded SQLite database to FILE while govflow runs (online backup)."""
+    from engine.backup import backup
+
+    return f"backup written to {backup(gf.db, file)}"
+
+
+@command(main, "restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def restore_database(gf: Govflow, file: Path) -> Any:
+    """Replace the embedded SQLite database with the backup FILE (stop the server and the
+    scheduler first); refuses a file that is not a govflow database govflow knows."""
+    from engine import backup, checkpoints
+
+    revision = backup.restore(gf.db, file)
+    aside = backup.set_aside(checkpoints.log_path(gf.db.url))
+    return f"restored {file} (schema {revision}), upgraded to the current schema" + (
+        f"; the previous audit checkpoint log is now {aside}" if aside else "")
+
+
 @main.command()
 def scheduler() -> None:
     """Run the scheduler in this process until stopped."""
