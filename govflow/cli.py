@@ -97,6 +97,12 @@ def _json_data(text: str) -> dict[str, Any]:
 @click.group()
 def main() -> None:
     """govflow: BPMN procedures for public data, on Chinese working days."""
+    from govflow.logs import configure_logging
+
+    try:
+        configure_logging()
+    except ValueError as exc:
+        _fail(exc, as_json=False)
 
 
 @command(main)
