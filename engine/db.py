@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 DEFAULT_INSTANCE = "instance"
@@ -105,6 +105,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def claim_case(conn: Connection, case_id: int) -> bool:
+    """Lock a case row for the rest of this write transaction, or return False at once
+    when another transaction holds it (PostgreSQL's FOR UPDATE SKIP LOCKED), so several
+    schedulers share the due cases instead of moving the same one twice. On SQLite the
+    write transaction already holds the whole database."""
+    if conn.dialect.name == "sqlite":
+        return True
+    return conn.execute(_CLAIM_CASE, {"case_id": case_id}).first() is not None
+
+
+_CLAIM_CASE = text("SELECT id FROM cases WHERE id = :case_id FOR UPDATE SKIP LOCKED")
 
 
 def alembic_config() -> Config:

@@ -28,7 +28,7 @@ from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
 from .auditkey import ensure_key
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
-from .db import Database
+from .db import Database, claim_case
 from .deadlines import CalendarUseCases
 from .definitions import BpmnFile, Definitions
 from .delivery import MessageUseCases
@@ -441,6 +441,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
         with self.db.write() as conn:
+            if not claim_case(conn, case_id):
+                return []  # another scheduler is moving it; a later pass sees what is left
             case = self.store.load(conn, case_id, self.definitions)
             due = {task_id: t for task_id, t in case.timers.items()
                    if t.fire_at is not None and t.fire_at <= now and not t.provisional}
