@@ -1,7 +1,9 @@
 """Log set-up for the `govflow` command: plain lines, or one JSON object per line.
 
 GOVFLOW_LOG_FORMAT=json gives each record as {"at", "level", "logger", "message"} (plus
-"exception"), for log collectors; GOVFLOW_LOG_LEVEL sets the level (INFO by default).
+"exception"), for log collectors; GOVFLOW_LOG_LEVEL sets the level of govflow's own
+loggers and the server's (INFO by default); libraries log warnings and errors only.
+A process whose logging is already set up (a test run, an embedding app) keeps it.
 """
 
 from __future__ import annotations
@@ -35,4 +37,9 @@ def configure_logging(fmt: str | None = None, level: str | None = None,
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(
         "%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+OWN_LOGGERS = ("govflow", "engine", "notifications", "web", "waitress")
