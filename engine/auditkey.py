@@ -58,6 +58,15 @@ def current_key() -> AuditKey:
     return found
 
 
+def key_problem() -> str | None:
+    """Why this process could not write audit events (no usable key), or None."""
+    try:
+        current_key()
+    except AuditKeyMissing as exc:
+        return exc.message
+    return None
+
+
 def _read(value: str | None, path: Path) -> AuditKey:
     if value is not None:
         if len(value.strip()) < MIN_KEY_CHARS:

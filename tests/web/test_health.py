@@ -31,3 +31,10 @@ def test_an_unreachable_database_is_not_ready(wgf, tmp_path: Path) -> None:
     assert ready.status_code == 503
     assert ready.get_json() == {"status": "not ready",
                                 "reason": "database unreachable: OperationalError"}
+
+
+def test_a_worker_without_the_audit_key_is_not_ready(client, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GOVFLOW_AUDIT_KEY_FILE", str(tmp_path / "absent.key"))
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.get_json()["reason"].startswith("no audit key: set GOVFLOW_AUDIT_KEY")
