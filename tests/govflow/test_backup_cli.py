@@ -82,3 +82,16 @@ def _exists(gf: Govflow, case_id: int) -> bool:
     except CaseNotFound:
         return False
     return True
+
+
+def test_audit_verify_on_the_command_line_names_a_deleted_case(gf: Govflow, run) -> None:
+    from tests.engine.test_audit_chain import delete_case
+
+    kept = gf.start_case("share_request", REQUEST, user="carl")
+    gone = gf.start_case("share_request", REQUEST, user="carl")
+    assert run("audit", "checkpoint") == "audit checkpoint 1 anchors 2 cases"
+    delete_case(gf, gone.id)  # with every row that names it or its tasks
+    assert run("audit", "verify", ok=False) == (
+        f"error: audit trail altered: case {gone.id} was deleted (checkpoint 1 anchored its "
+        f"event {len(gone.events)})")
+    assert kept.id != gone.id
