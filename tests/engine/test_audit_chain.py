@@ -10,8 +10,14 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from engine import audit
-from engine.schema import audit_anchors, audit_checkpoints, audit_events, cases, human_tasks
-from engine.schema import metadata
+from engine.schema import (
+    audit_anchors,
+    audit_checkpoints,
+    audit_events,
+    cases,
+    human_tasks,
+    metadata,
+)
 from engine.services import Govflow
 
 REQUEST = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",

@@ -49,7 +49,8 @@ def test_a_backup_taken_while_serving_restores_what_it_held(gf: Govflow, run, tm
     assert gf.get_task(task.id).assignee is None
     assert [c for c in (1, 2) if _exists(gf, c)] == [1]
     assert run("audit", "verify") == "audit trail intact"
-    assert run("backup", str(saved), ok=False) == f"error: {saved} already exists; choose a new file"
+    refused = run("backup", str(saved), ok=False)
+    assert refused == f"error: {saved} already exists; choose a new file"
 
 
 def test_restore_refuses_what_is_not_a_known_govflow_database(gf: Govflow, run,
