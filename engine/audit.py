@@ -1,13 +1,18 @@
-"""The append-only audit trail: one event per change, chained by hash per case.
+"""The append-only audit trail: one event per change, chained by keyed MAC per case.
 
-Each event's hash covers its content and the previous event's hash, and the case row
-keeps the head of its chain, so an edited, deleted or inserted event is detected by
-`verify`, including a cut-off tail.
+Each event's MAC (HMAC-SHA256 under the audit key, engine/auditkey.py) covers its content
+and the previous event's MAC, and the case row keeps the head of its chain, so an edited,
+deleted or inserted event is detected by `verify`, including a cut-off tail; without the
+key nobody can recompute a chain after rewriting it. Signed checkpoints
+(engine/checkpoints.py) anchor the heads, so a whole case deleted or rewritten is found
+too, and `verify` re-derives the decisions kept outside the chain (a case's outcome, who
+completed a task) from it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +20,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
+from .auditkey import AuditKey, current_key
+from .directory import SYSTEM
 from .rawsql import RawSQL
-from .schema import audit_events, cases
+from .schema import audit_events, cases, human_tasks
 
 GENESIS = "0" * 64
 
@@ -32,23 +39,28 @@ class PendingEvent:
     details: dict[str, Any] | None = None
 
 
-def event_hash(prev_hash: str, case_id: int, seq: int, event: PendingEvent) -> str:
-    body = orjson.dumps(
+def _body(prev_hash: str, case_id: int, seq: int, event: PendingEvent) -> bytes:
+    return orjson.dumps(
         [prev_hash, case_id, seq, event.at.astimezone(dt.UTC).isoformat(), event.actor,
          event.action, event.task_id, event.element_id, event.rule, event.details or {}],
         option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str,
     )
-    return hashlib.sha256(body).hexdigest()
+
+
+def event_hash(prev_hash: str, case_id: int, seq: int, event: PendingEvent,
+               key: AuditKey | None = None) -> str:
+    return (key or current_key()).mac(_body(prev_hash, case_id, seq, event))
 
 
 def chain_rows(
-    case_id: int, head: str, seq: int, events: list[PendingEvent],
+    case_id: int, head: str, seq: int, events: list[PendingEvent], key: AuditKey | None = None,
 ) -> tuple[list[dict[str, Any]], str, int]:
     """Return the rows for `events` after (head, seq), and the new head and seq."""
     rows = []
+    key = key or current_key() if events else key
     for event in events:
         seq += 1
-        digest = event_hash(head, case_id, seq, event)
+        digest = event_hash(head, case_id, seq, event, key)
         rows.append({
             "case_id": case_id, "seq": seq, "at": event.at, "actor": event.actor,
             "action": event.action, "task_id": event.task_id, "element_id": event.element_id,
@@ -70,14 +82,21 @@ def write_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
         {**row, "at": raw.when(row["at"]), "details": raw.doc(row["details"])} for row in rows])
 
 
-def verify(conn: Connection) -> list[str]:
-    """Recompute every chain; return one line per problem found (empty when intact)."""
+def verify(conn: Connection, key: AuditKey | None = None) -> list[str]:
+    """Recompute every chain and what it decides; one line per problem (empty when intact).
+
+    Checkpoints are checked separately (engine/checkpoints.py)."""
+    key = key or current_key()
     problems: list[str] = []
-    heads = {row.id: (row.audit_head, row.audit_seq) for row in conn.execute(
-        select(cases.c.id, cases.c.audit_head, cases.c.audit_seq))}
+    heads = {row.id: (row.audit_head, row.audit_seq, row.data) for row in conn.execute(
+        select(cases.c.id, cases.c.audit_head, cases.c.audit_seq, cases.c.data))}
     expected: dict[int, tuple[str, int]] = {case_id: (GENESIS, 0) for case_id in heads}
+    outcomes: dict[int, Any] = {}
+    completed_by: dict[str, str] = {}
     query = select(audit_events).order_by(audit_events.c.case_id, audit_events.c.seq)
     for row in conn.execute(query):
+        if row.case_id not in heads and row.case_id not in expected:
+            problems.append(f"case {row.case_id}: audit events without their case")
         prev, seq = expected.get(row.case_id, (GENESIS, 0))
         event = PendingEvent(row.at, row.actor, row.action, row.task_id, row.element_id,
                              row.rule, row.details)
@@ -85,11 +104,51 @@ def verify(conn: Connection) -> list[str]:
             problems.append(f"case {row.case_id}: event {seq + 1} is missing (found {row.seq})")
         if row.prev_hash != prev:
             problems.append(f"case {row.case_id} event {row.seq}: does not follow its predecessor")
-        if event_hash(row.prev_hash, row.case_id, row.seq, event) != row.hash:
-            problems.append(f"case {row.case_id} event {row.seq}: content was altered")
+        body = _body(row.prev_hash, row.case_id, row.seq, event)
+        if key.mac(body) != row.hash:
+            unkeyed = hashlib.sha256(body).hexdigest() == row.hash
+            problems.append(f"case {row.case_id} event {row.seq}: content was altered"
+                            + (" (its hash is an unkeyed SHA-256: the chain was recomputed "
+                               "without the audit key)" if unkeyed else ""))
         expected[row.case_id] = (row.hash, row.seq)
-    for case_id, (head, seq) in heads.items():
+        _derive(row, outcomes, completed_by)
+    for case_id, (head, seq, data) in heads.items():
         if expected[case_id] != (head, seq):
             problems.append(f"case {case_id}: audit trail ends at event {expected[case_id][1]}, "
                             f"the case expects {seq}")
+        stored = (data or {}).get("outcome") if isinstance(data, dict) else None
+        if not _same(stored, outcomes.get(case_id)):
+            problems.append(f"case {case_id}: its outcome {stored!r} is not the one its audit "
+                            f"trail records ({outcomes.get(case_id)!r})")
+    problems += _check_completions(conn, completed_by)
+    return problems
+
+
+def _derive(row: Any, outcomes: dict[int, Any], completed_by: dict[str, str]) -> None:
+    """Follow what an event decides: the case's outcome, who completed a task."""
+    details = row.details or {}
+    changes = details.get("changes") or {}
+    if "outcome" in changes:
+        outcomes[row.case_id] = changes["outcome"][1]
+    if row.action == "case_completed":
+        outcomes[row.case_id] = details.get("outcome")
+    if row.action == "task_completed" and row.task_id:
+        completed_by[row.task_id] = row.actor
+
+
+def _same(a: Any, b: Any) -> bool:
+    dump = functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS, default=str)
+    return dump(a) == dump(b)
+
+
+def _check_completions(conn: Connection, completed_by: dict[str, str]) -> list[str]:
+    """A closed task names who the audit trail says completed it (else the system)."""
+    problems = []
+    query = select(human_tasks.c.id, human_tasks.c.case_id, human_tasks.c.completed_by).where(
+        human_tasks.c.state != "open")
+    for task in conn.execute(query):
+        recorded = completed_by.get(task.id, SYSTEM)
+        if (task.completed_by or SYSTEM) != recorded:
+            problems.append(f"case {task.case_id} task {task.id}: completed by "
+                            f"{task.completed_by!r}, the audit trail records {recorded!r}")
     return problems

@@ -14,7 +14,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 
 DEFAULT_INSTANCE = "instance"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -82,11 +85,47 @@ class Database:
 
     def create_schema(self) -> None:
         """Create the database or upgrade it to the newest schema (Alembic migrations)."""
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
+        config = alembic_config()
         with self.engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
+    def readiness(self) -> str | None:
+        """Why this database cannot serve yet (unreachable, schema not at head), or None."""
+        try:
+            with self.engine.connect() as conn:
+                current = set(MigrationContext.configure(conn).get_current_heads())
+        except SQLAlchemyError as exc:
+            return f"database unreachable: {exc.__class__.__name__}"
+        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        if current != heads:
+            return (f"schema at {', '.join(sorted(current)) or 'nothing'}, "
+                    f"govflow needs {', '.join(sorted(heads))}: run `govflow init`")
+        return None
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def claim_case(conn: Connection, case_id: int) -> bool:
+    """Lock a case row for the rest of this write transaction, or return False at once
+    when another transaction holds it (PostgreSQL's FOR UPDATE SKIP LOCKED), so several
+    schedulers share the due cases instead of moving the same one twice. On SQLite the
+    write transaction already holds the whole database."""
+    if conn.dialect.name == "sqlite":
+        return True
+    return conn.execute(_CLAIM_CASE, {"case_id": case_id}).first() is not None
+
+
+_CLAIM_CASE = text("SELECT id FROM cases WHERE id = :case_id FOR UPDATE SKIP LOCKED")
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision govflow's migrations know."""
+    return {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}

@@ -98,6 +98,7 @@ class TimerFiring:
     fired: tuple[tuple[int, str], ...]   # (case id, timer element id)
     conflicts: tuple[int, ...]           # cases changed meanwhile (or unrecordable); next pass
     incidents: tuple[int, ...] = ()      # cases whose timers could not be fired: now in error
+    selected: int = 0                    # cases the pass found due (at most its limit)
 
 
 @dataclass(frozen=True)

@@ -439,3 +439,27 @@ user_preferences = Table(
     Column("username", ForeignKey("users.username"), primary_key=True),
     Column("language", String(8)),
 )
+
+# Signed checkpoints of the audit chains (engine/checkpoints.py): each anchors the heads of
+# the cases whose trail grew since the previous one, and carries that one's MAC.
+audit_checkpoints = Table(
+    "audit_checkpoints", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("previous", String(64), nullable=False),
+    Column("cases", Integer, nullable=False),
+    Column("mac", String(64), nullable=False),
+)
+
+# No foreign key to cases: an anchor must outlive a deleted case to tell of it.
+audit_anchors = Table(
+    "audit_anchors", metadata,
+    Column("checkpoint_id", ForeignKey("audit_checkpoints.id"), primary_key=True),
+    Column("case_id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+           autoincrement=False),
+    Column("seq", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
+    sqlite_with_rowid=False,
+)
+Index("ix_audit_anchors_case", audit_anchors.c.case_id, audit_anchors.c.seq)

@@ -22,14 +22,16 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from . import access, directory, inbox, queries, resources
+from . import access, checkpoints, directory, inbox, queries, resources
 from .approvals import ApprovalUseCases
 from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
+from .auditkey import ensure_key
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
 from .countersign import count_signature
-from .db import Database
+from .db import Database, claim_case
 from .deadlines import CalendarUseCases
 from .definitions import BpmnFile, Definitions
 from .delivery import MessageUseCases
@@ -140,6 +142,8 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
     # -- definitions ---------------------------------------------------------------------
     def init_schema(self) -> None:
+        """Create or upgrade the database, and the audit key file when no key is set."""
+        ensure_key()
         self.db.create_schema()
 
     def deploy(self, xml: bytes, file_name: str, *, by: str | None = None) -> DeployResult:
@@ -472,10 +476,12 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 except Exception:  # noqa: BLE001 - not even recorded: the next pass tries again
                     conflicts.append(case_id)
         self.warn_held_timers(now)
-        return TimerFiring(tuple(fired), tuple(conflicts), tuple(incidents))
+        return TimerFiring(tuple(fired), tuple(conflicts), tuple(incidents), len(due))
 
     def _fire_case_timers(self, case_id: int, now: dt.datetime) -> list[tuple[int, str]]:
         with self.db.write() as conn:
+            if not claim_case(conn, case_id):
+                return []  # another scheduler is moving it; a later pass sees what is left
             case = self.store.load(conn, case_id, self.definitions)
             due = {task_id: t for task_id, t in case.timers.items()
                    if t.fire_at is not None and t.fire_at <= now and not t.provisional}
@@ -713,8 +719,20 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                          found.per_page)
 
     def verify_audit(self) -> list[str]:
+        """Every chain, what it decides, the checkpoints and their log outside the database."""
         with self.db.read() as conn:
-            return verify(conn)
+            return verify(conn) + checkpoints.verify(conn, checkpoints.log_path(self.db.url))
+
+    def checkpoint_audit(self) -> checkpoints.Checkpoint | None:
+        """Anchor the heads of the chains that grew since the last checkpoint."""
+        try:
+            with self.db.write() as conn:
+                made = checkpoints.take(conn, self.now())
+        except IntegrityError:  # another scheduler took this checkpoint at the same moment
+            return None
+        if made is not None:
+            checkpoints.append_to_log(checkpoints.log_path(self.db.url), made)
+        return made
 
     def process_xml(self, process_id: str) -> bytes:
         with self.db.read() as conn:

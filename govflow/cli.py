@@ -97,6 +97,12 @@ def _json_data(text: str) -> dict[str, Any]:
 @click.group()
 def main() -> None:
     """govflow: BPMN procedures for public data, on Chinese working days."""
+    from govflow.logs import configure_logging
+
+    try:
+        configure_logging()
+    except ValueError as exc:
+        _fail(exc, as_json=False)
 
 
 @command(main)
@@ -455,11 +461,43 @@ def audit() -> None:
 
 @command(audit)
 def verify(gf: Govflow) -> Any:
-    """Check every case's hash chain; exit non-zero if anything was altered."""
+    """Check every case's keyed chain, the decisions it records and the signed checkpoints;
+    exit non-zero if anything was altered."""
     problems = gf.verify_audit()
     if problems:
         raise EngineError("audit trail altered: " + "; ".join(problems), problems=problems)
     return "audit trail intact"
+
+
+@command(audit)
+def checkpoint(gf: Govflow) -> Any:
+    """Anchor the heads of the audit chains that grew since the last checkpoint."""
+    made = gf.checkpoint_audit()
+    if made is None:
+        return "no audit trail grew since the last checkpoint"
+    return f"audit checkpoint {made.id} anchors {made.cases} cases"
+
+
+@command(main, "backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_database(gf: Govflow, file: Path) -> Any:
+    """Copy the embedded SQLite database to FILE while govflow runs (online backup)."""
+    from engine.backup import backup
+
+    return f"backup written to {backup(gf.db, file)}"
+
+
+@command(main, "restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def restore_database(gf: Govflow, file: Path) -> Any:
+    """Replace the embedded SQLite database with the backup FILE (stop the server and the
+    scheduler first); refuses a file that is not a govflow database govflow knows."""
+    from engine import backup, checkpoints
+
+    revision = backup.restore(gf.db, file)
+    aside = backup.set_aside(checkpoints.log_path(gf.db.url))
+    return f"restored {file} (schema {revision}), upgraded to the current schema" + (
+        f"; the previous audit checkpoint log is now {aside}" if aside else "")
 
 
 @main.command()

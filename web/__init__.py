@@ -33,6 +33,7 @@ from . import (
     cases,
     catalog,
     errors,
+    health,
     i18n,
     inbox,
     notifications,
@@ -88,7 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, portal.bp, account.bp, assets.bp,
                       api.bp, catalog.bp, notifications.bp, supervision.bp, admin_ops.bp,
                       admin_people.bp, admin_calendar.bp, admin_versions.bp, admin_modeler.bp,
-                      admin_decisions.bp):
+                      admin_decisions.bp, health.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", endpoint="home", view_func=portal.home)
     return app

@@ -3,11 +3,13 @@ or says why not."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
+from engine.clock import SHANGHAI
 from engine.errors import CaseNotRetryable
 from engine.incidents import record_timer_incident
 from engine.schema import cases
@@ -70,3 +72,39 @@ def test_a_timer_incident_is_retried_by_firing_the_timer(gf: Govflow, clock) -> 
     assert [e.action for e in retried.events] == ["case_retried", "incident_resolved"]
     assert retried.events[0].element_id == "BoundaryEvent_remind"
     assert retried.timers == ()
+
+
+def test_two_sweepers_at_once_fire_each_timer_exactly_once(gf: Govflow, clock,
+                                                           database_url: str) -> None:
+    """On PostgreSQL each sweeper skips the cases the other holds (FOR UPDATE SKIP LOCKED),
+    so neither moves a case the other is moving, and none is left behind."""
+    import threading
+
+    from engine.db import Database
+    from engine.profile import load_profile
+
+    hubei = load_profile("hubei")  # S5: the answer limit decides the case in Hubei
+    starter = Govflow(gf.db, clock=clock, profile=hubei)
+    request = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
+               "data_items": ["姓名"]}
+    cases = [starter.start_case("share_request", request).id for _ in range(40)]
+    clock.set(dt.datetime(2026, 12, 5, 0, 0, tzinfo=SHANGHAI))
+    sweepers = [Govflow(Database(database_url), clock=clock, profile=hubei) for _ in range(2)]
+    start, results = threading.Barrier(2), []
+
+    def sweep(sweeper: Govflow) -> None:
+        start.wait()
+        results.append(sweeper.fire_due_timers())
+
+    threads = [threading.Thread(target=sweep, args=(s,)) for s in sweepers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    fired = [case_id for result in results for case_id, _ in result.fired]
+    assert sorted(fired) == cases  # every timer, each once
+    assert [r.conflicts for r in results] == [(), ()]  # nobody moved a case twice
+    assert gf.fire_due_timers().fired == ()
+    assert gf.verify_audit() == []
+    for sweeper in sweepers:
+        sweeper.db.dispose()
