@@ -130,11 +130,12 @@ class ApprovalUseCases(CopyUseCases, DelegationUseCases):
             if not allows(current.task_spec, "allowReturn"):
                 raise NotAllowed(f"step {task.element_id} does not allow a return")
             target = self._return_target(conn, case, current, to)
+            archived = _archive_round(conn, str(target.id))
             case.events.append(PendingEvent(
                 self.now(), user, "task_returned", task_id, task.element_id,
-                details={"to": element_id(target.task_spec), "reason": reason}))
+                details={"to": element_id(target.task_spec), "reason": reason,
+                         "reopened": str(target.id), "archived_as": archived}))
             case.closed_by[task_id] = user
-            _archive_round(conn, str(target.id))
             self._step(conn, case, lambda wf: wf.reset_from_task_id(target.id), actor=user)
             view = self._step_view(conn, case)
         self.store.put_back(case)
@@ -185,12 +186,12 @@ class ApprovalUseCases(CopyUseCases, DelegationUseCases):
             self._require_candidate(conn, task, user)
 
 
-def _archive_round(conn: Connection, task_id: str) -> None:
+def _archive_round(conn: Connection, task_id: str) -> str | None:
     """A task opened again keeps its SpiffWorkflow id: its finished round moves to a new
     row id, with its candidate and reminder rows, so the task list keeps both rounds."""
     row = conn.execute(select(human_tasks).where(human_tasks.c.id == task_id)).mappings().first()
     if row is None:
-        return
+        return None
     archived = str(uuid.uuid4())
     conn.execute(insert(human_tasks).values({**row, "id": archived}))
     conn.execute(update(task_candidates).where(task_candidates.c.task_id == task_id)
@@ -198,4 +199,5 @@ def _archive_round(conn: Connection, task_id: str) -> None:
     conn.execute(update(reminders).where(reminders.c.task_id == task_id)
                  .values(task_id=archived))
     conn.execute(delete(human_tasks).where(human_tasks.c.id == task_id))
+    return archived
 

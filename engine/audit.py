@@ -134,6 +134,9 @@ def _derive(row: Any, outcomes: dict[int, Any], completed_by: dict[str, str]) ->
         outcomes[row.case_id] = details.get("outcome")
     if row.action == "task_completed" and row.task_id:
         completed_by[row.task_id] = row.actor
+    if row.action == "task_returned" and details.get("archived_as"):
+        # the reopened task's finished round lives on under another row id
+        completed_by[details["archived_as"]] = completed_by.pop(details.get("reopened"), SYSTEM)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -142,10 +145,12 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _check_completions(conn: Connection, completed_by: dict[str, str]) -> list[str]:
-    """A closed task names who the audit trail says completed it (else the system)."""
+    """A completed task names who the audit trail says completed it (else the system).
+
+    Tasks cancelled with their case (withdrawn, cancelled, interrupted) decided nothing."""
     problems = []
     query = select(human_tasks.c.id, human_tasks.c.case_id, human_tasks.c.completed_by).where(
-        human_tasks.c.state != "open")
+        human_tasks.c.state == "completed")
     for task in conn.execute(query):
         recorded = completed_by.get(task.id, SYSTEM)
         if (task.completed_by or SYSTEM) != recorded:

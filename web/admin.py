@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     app.extensions["people"] = People(gf.db, gf.now)
     app.extensions["operations"] = Operations(gf)
     app.extensions["versions"] = Versions(gf)
+    app.context_processor(lambda: {"profile_in_use": lambda: gf.profile})
 
 
 def people() -> People:

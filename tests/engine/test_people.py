@@ -27,7 +27,7 @@ def test_a_user_is_created_edited_deactivated_and_reactivated(gf: Govflow) -> No
     people.set_active("bob", True)
     with gf.db.write() as conn:
         assert directory.check_password(conn, "bob", "battery staple")
-        assert tokens.authenticate(conn, token, now=gf.now()) == "bob"
+        assert tokens.authenticate(conn, token, now=gf.now())[0] == "bob"
 
 
 def test_bad_entries_are_refused_and_change_nothing(gf: Govflow) -> None:

@@ -291,10 +291,11 @@ def test_a_deadline_of_millions_of_working_days_is_an_incident_at_once(pgf):
 
 
 @pytest.mark.parametrize(("kind", "value", "message"), [
-    ("timeDuration", "P99999999Y", "too long"),
-    ("timeCycle", "R/PT0S", "repeats too often"),
-    ("timeCycle", "R5/P99999999Y", "too long"),
-    ("timeDate", "P99999999Y", "too long"),
+    # deploy's literal check or the sandbox's bound, whichever meets the value first
+    ("timeDuration", "P99999999Y", "too long|years away"),
+    ("timeCycle", "R/PT0S", "repeats too often|repeats without waiting"),
+    ("timeCycle", "R5/P99999999Y", "too long|years away"),
+    ("timeDate", "P99999999Y", "too long|years away"),
 ])
 def test_a_timer_value_spiffworkflow_would_hang_on_is_refused(pgf, kind, value, message):
     constant = TIMER.replace("KIND", kind).replace("EXPRESSION", f'"{value}"').encode()

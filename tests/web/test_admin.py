@@ -136,3 +136,9 @@ def test_the_admin_pages_speak_english_when_asked(root, wgf) -> None:
     html = root.get("/admin/").get_data(as_text=True)
     assert "Operations" in html and "Incidents" in html and "运行监控" not in html
     assert "The working-day calendar ends on 2026-12-31, in 41 days" in html
+
+
+def test_every_admin_page_names_the_jurisdiction_rules_in_use(root, wgf) -> None:
+    for page in ("/admin/", "/admin/users", "/admin/groups", "/admin/calendar", "/admin/versions"):
+        html = root.get(page).get_data(as_text=True)
+        assert "适用的辖区规则" in html and f"({wgf.profile.name})" in html, page
