@@ -201,22 +201,27 @@ def timer_literal(text: str | None) -> str | None:
 
 
 def check_timer_literal(kind: str, value: str) -> str | None:
-    """Why SpiffWorkflow could not read `value` as a timer of `kind`, or None."""
+    """Why SpiffWorkflow could not read `value` as a timer of `kind`, or None.
+
+    Lengths are checked before SpiffWorkflow parses: it counts a long duration month by month."""
     try:
         if kind == "timeCycle":
             components = value.upper().replace("--", "/").strip("R").split("/")
             durations = [c for c in components[1:] if c.startswith("P")]
             if any(_days(c) <= 0 for c in durations):
                 return f"{value!r} repeats without waiting: a cycle needs a positive interval"
-            TimerEventDefinition.parse_iso_recurring_interval(value)
         elif kind == "timeDuration":
             durations = [value]
-            TimerEventDefinition.parse_iso_duration(value)
         else:
             durations = [value] if value.upper().startswith("P") else []
-            TimerEventDefinition.parse_time_or_duration(value)
         if any(_days(d) > _LONGEST_DAYS for d in durations):
             return f"{value!r} is more than 100 years away"
+        if kind == "timeCycle":
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        elif kind == "timeDuration":
+            TimerEventDefinition.parse_iso_duration(value)
+        else:
+            TimerEventDefinition.parse_time_or_duration(value)
     except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exceptions here
         forms = {"timeCycle": "an ISO 8601 cycle such as R3/PT1H",
                  "timeDuration": "an ISO 8601 duration such as PT30M or P2D",
