@@ -483,9 +483,9 @@ class Desk:
                                                               list[resources.CatalogVersion]]:
         return self.gf.dataset(dataset_id), self.gf.catalog_versions(dataset_id)
 
-    def dataset_choices(self) -> dict[str, str]:
+    def dataset_choices(self, titles: dict[str, str] | None = None) -> dict[str, str]:
         """Catalog datasets to choose on a request form: id -> "name · provider"."""
-        titles = self.group_titles()
+        titles = titles or self.group_titles()
         return {d.id: f"{d.name} · {titles.get(d.provider_dept, d.provider_dept)}"
                 for d in self.gf.catalog()}
 

@@ -137,7 +137,7 @@ def new(process_id: str) -> Any:
             flash(_("Submitted as case %(number)s.", number=case_number(case.id)), "info")
             return redirect(url_for(".detail", case_id=case.id))
     form = formkit.fields(schema, current_lang(), values, errors, department_titles(),
-                          desk().dataset_choices())
+                          desk().dataset_choices(group_titles()))
     return render_template("cases/new.html", info=info, form=form, errors=errors,
                            schema=schema, limits=desk().process_limits(process_id)
                            ), 422 if errors else 200

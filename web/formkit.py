@@ -119,7 +119,15 @@ def _profile_titles() -> dict[str, Any]:
     names = ["default", *shipped_profiles()]
     titles = {name: load_profile(None if name == "default" else name).title or name
               for name in names}
-    return {"enum": names, "x-enum-titles": titles, "x-enum-titles-en": titles}
+    halves = {name: _halves(title) for name, title in titles.items()}
+    return {"enum": names, "x-enum-titles": {n: h[0] for n, h in halves.items()},
+            "x-enum-titles-en": {n: h[1] for n, h in halves.items()}}
+
+
+def _halves(title: str) -> tuple[str, str]:
+    """The Chinese and English halves of a bilingual title such as "默认规则 Default rules"."""
+    found = re.match(r"^([^A-Za-z]*[\u4e00-\u9fff][^A-Za-z]*?)\s+([A-Za-z].*)$", title)
+    return (found.group(1), found.group(2)) if found else (title, title)
 
 
 ENGINE_KEYS["jurisdiction_profile"].update(_profile_titles())
@@ -339,7 +347,7 @@ def describe(schema: dict[str, Any] | None, data: dict[str, Any], lang: str,
         if key.startswith("_") or value is None or value in ("", [], {}):
             continue
         prop = props.get(key) or ENGINE_KEYS.get(key, {})
-        if prop.get("x-hidden"):
+        if prop.get("x-hidden") or prop.get("x-catalog"):   # the dataset shows by its name
             continue
         shown.append((label(prop, key, lang) if prop else key,
                       _worded(key, prop, value, lang, props, groups or {}, elements or {})))
