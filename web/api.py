@@ -21,7 +21,7 @@ from . import results
 from .auth import desk
 from .i18n import group_titles
 from .openapi import QUERY, document
-from .params import BadParameter, check_query, int_arg
+from .params import LARGEST_ID, BadParameter, check_query, int_arg
 from .security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -307,6 +307,8 @@ def send_message() -> Any:
             given is not None and case_id is None):
         raise InvalidMessage("send {\"name\": text, \"data\": object, and \"case_id\" or "
                              "\"correlation\": {key: value}}")
+    if case_id is not None and not 0 <= case_id <= LARGEST_ID:
+        raise BadParameter("case_id", "`case_id` is not a case number")
     if case_id is not None and correlation:
         raise InvalidMessage("give case_id or correlation, not both")
     done = desk().send_message(g.user, name, sent.get("data"), case_id=case_id,

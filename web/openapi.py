@@ -162,7 +162,8 @@ SCHEMAS: dict[str, Any] = {
     "DatasetList": _object(["datasets", "total"], datasets={"type": "array",
                                                             "items": _ref("Dataset")},
                            total=INTEGER),
-    "Message": _object(["name"], name=STRING, data=ANY_OBJECT, case_id=INTEGER,
+    "Message": _object(["name"], name=STRING, data=ANY_OBJECT,
+                       case_id={"type": "integer", "minimum": 0, "maximum": LARGEST_ID},
                        correlation={"type": "object", "additionalProperties": {"oneOf": [
                            STRING, {"type": "number"}, BOOLEAN]}}),
     "MessageDelivery": _object(["message", "case_id", "case_number", "element_id", "started",
