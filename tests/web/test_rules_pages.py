@@ -48,4 +48,4 @@ def test_O3_the_decision_page_shows_review_conclusion_opinion_reviewer_and_date(
     assert "allowed_decisions" not in html and "{'review'" not in html
     assert 'value="refuse"' in html and 'value="approve"' not in html  # only what is left
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "适用规定" in page and "默认（regulations.md 的默认值）" in page
+    assert "适用规定" in page and "默认规则" in page
