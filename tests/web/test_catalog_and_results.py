@@ -8,12 +8,8 @@ import re
 
 import pytest
 
-from engine.db import Database
-from engine.profile import load_profile
-from engine.services import Govflow
-from govflow.demo import seed_catalog, seed_directory
+from tests.web.test_shipped import app_for, shipped_engine
 from tests.workflows.conftest import at, with_profile
-from web import create_app
 
 REQUEST = {"requester_dept": "dept_civil", "dataset_id": "HEALTH-BIRTH",
            "data_items": ["姓名", "出生日期"], "purpose": "核对社会救助对象"}
@@ -24,15 +20,8 @@ OBJECTION = {"requester_name": "张三", "contact": "13800000000", "provider_dep
 
 @pytest.fixture
 def shipped(database_url, clock, tmp_path):
-    gf = Govflow(Database(database_url), clock=clock)
-    gf.init_schema()
-    gf.deploy_directory()
-    seed_directory(gf, passwords=False)
-    seed_catalog(gf)
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "GOVFLOW": gf,
-                      "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "ATTACHMENTS_DIR": str(tmp_path / "f")})
-    yield gf, app
+    gf = shipped_engine(database_url, clock)
+    yield gf, app_for(gf, tmp_path, RATELIMIT_ENABLED=False)
     gf.db.dispose()
 
 

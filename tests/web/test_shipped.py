@@ -13,16 +13,26 @@ from tests.web.conftest import AuthActions
 from web import create_app, formkit
 
 
-@pytest.fixture
-def shipped(database_url, clock, tmp_path):
+def shipped_engine(database_url, clock) -> Govflow:
+    """The shipped models, the demo directory and the demo catalog."""
     gf = Govflow(Database(database_url), clock=clock)
     gf.init_schema()
     gf.deploy_directory()
     seed_directory(gf, passwords=False)
     seed_catalog(gf)
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "GOVFLOW": gf,
-                      "WTF_CSRF_ENABLED": False, "ATTACHMENTS_DIR": str(tmp_path / "f")})
-    yield gf, app
+    return gf
+
+
+def app_for(gf: Govflow, tmp_path, **config):
+    return create_app({"TESTING": True, "SECRET_KEY": "t", "GOVFLOW": gf,
+                       "WTF_CSRF_ENABLED": False, "ATTACHMENTS_DIR": str(tmp_path / "f"),
+                       **config})
+
+
+@pytest.fixture
+def shipped(database_url, clock, tmp_path):
+    gf = shipped_engine(database_url, clock)
+    yield gf, app_for(gf, tmp_path)
     gf.db.dispose()
 
 
