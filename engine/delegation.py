@@ -14,6 +14,7 @@ sequence like a claim, and the audit trail is the record of who handed what to w
 
 from __future__ import annotations
 
+
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
@@ -69,24 +70,10 @@ class DelegationUseCases:
     def delegate_task(self, task_id: str, user: str, to_user: str, reason: str) -> TaskView:
         """The holder hands the task to `to_user`, who works it and hands it back."""
         reason = reason_given(reason, "a delegation")
-        with self.db.write() as conn:
-            task = self._open_task(conn, task_id)
-            if task.assignee != user:
-                raise NotAllowed(f"claim task {task_id} before delegating it")
-            self._refuse_while_delegated(conn, task)
-            if to_user == user:
-                raise NotAllowed("a task cannot be delegated to its holder")
-            directory.require_user(conn, to_user)
-            version = self.definitions.get(conn, queries.get_task(conn, task_id).version_id)
-            if not all(allows(s, "allowDelegate") for s in specs_of(version, task.element_id)):
-                raise NotAllowed(f"step {task.element_id} does not allow delegation")
-            conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
-                         .values(assignee=to_user))
-            self._append_event(conn, task.case_id, PendingEvent(
-                self.now(), user, "task_delegated", task.id, task.element_id,
-                details={"to": to_user, "reason": reason}))
-            self._task_handed_to(conn, task_id, to_user, user)
-            return queries.get_task(conn, task_id)
+        return self._hand_over(
+            task_id, user, to_user, "allowDelegate", "task_delegated",
+            {"to": to_user, "reason": reason}, unclaimed="before delegating it",
+            to_self="a task cannot be delegated to its holder", refused="delegation")
 
     def add_signer(self, task_id: str, user: str, to_user: str, position: str,
                    note: str) -> TaskView:
@@ -97,22 +84,30 @@ class DelegationUseCases:
             raise InvalidTaskData("position must be before or after",
                                   {"position": "before 或 after"})
         note = reason_given(note, "adding a signer")
+        return self._hand_over(
+            task_id, user, to_user, "allowAddSigner", f"signer_added_{position}",
+            {"to": to_user, "note": note}, unclaimed="before adding a signer",
+            to_self="the holder is already a signer", refused="adding a signer")
+
+    def _hand_over(self, task_id: str, user: str, to_user: str, allowed_by: str, action: str,
+                   details: dict[str, Any], *, unclaimed: str, to_self: str,
+                   refused: str) -> TaskView:
+        """The holder gives the task to another active user (委派 or 加签), audited."""
         with self.db.write() as conn:
             task = self._open_task(conn, task_id)
             if task.assignee != user:
-                raise NotAllowed(f"claim task {task_id} before adding a signer")
+                raise NotAllowed(f"claim task {task_id} {unclaimed}")
             self._refuse_while_delegated(conn, task)
             if to_user == user:
-                raise NotAllowed("the holder is already a signer")
+                raise NotAllowed(to_self)
             directory.require_user(conn, to_user)
             version = self.definitions.get(conn, queries.get_task(conn, task_id).version_id)
-            if not all(allows(s, "allowAddSigner") for s in specs_of(version, task.element_id)):
-                raise NotAllowed(f"step {task.element_id} does not allow adding a signer")
+            if not all(allows(s, allowed_by) for s in specs_of(version, task.element_id)):
+                raise NotAllowed(f"step {task.element_id} does not allow {refused}")
             conn.execute(update(human_tasks).where(human_tasks.c.id == task_id)
                          .values(assignee=to_user))
             self._append_event(conn, task.case_id, PendingEvent(
-                self.now(), user, f"signer_added_{position}", task.id, task.element_id,
-                details={"to": to_user, "note": note}))
+                self.now(), user, action, task.id, task.element_id, details=details))
             self._task_handed_to(conn, task_id, to_user, user)
             return queries.get_task(conn, task_id)
 
