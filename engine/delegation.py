@@ -14,7 +14,6 @@ sequence like a claim, and the audit trail is the record of who handed what to w
 
 from __future__ import annotations
 
-
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
