@@ -201,12 +201,14 @@ def test_an_administrator_changes_a_limit_in_the_modeler_and_deploys_it(
     page.fill("#p-timer", timer.replace('limits["share_answer_days"]', "15"))
     page.click("#apply")
     page.click("#save")
-    page.wait_for_selector("#modeler[data-problems='1']")
-    assert "human task has no group" in page.inner_text("#problems")
+    page.wait_for_selector("#modeler[data-problems]:not([data-problems='0'])")
+    problems = page.locator("#problems li").all_inner_texts()
+    assert all(p.startswith("审核共享申请") for p in problems), problems
+    assert any("human task has no group" in p for p in problems), problems
     assert page.locator(
         ".gf-lint-error[data-element-id=UserTask_provider_review]").count() == 1
     page.click("#deploy")                     # refused while the problem stands
-    page.wait_for_selector("#modeler[data-problems='1']")
+    page.wait_for_selector("#modeler[data-problems]:not([data-problems='0'])")
     assert [r.version for r in page_versions(wgf)] == [1]
 
     page.click("[data-element-id=UserTask_provider_review]")
