@@ -40,9 +40,10 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Browser tests drive Debian's Chromium; Playwright never downloads a browser.
+# A CJK font gives diagram labels the widths Chinese users see.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && fc-list | grep -q WenQuanYi || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
 bench: install
 	$(BIN)/govflow bench engine

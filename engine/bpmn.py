@@ -180,6 +180,30 @@ def _decision_ids(dmn: Any) -> set[str]:
     return {d.get("id") for d in dmn.iterfind(f"{{{namespace}}}decision")}
 
 
+def with_prefixed_decisions(xml: bytes) -> bytes:
+    """`xml` with each embedded decision table under namespace prefixes of its own.
+
+    A table keeps the DMN file's default namespace and its `dc` prefix, which means another
+    namespace than the BPMN part's `dc`; bpmn-js reads such a file but cannot write it back.
+    The prefixes here ("dmn" for the model, which SpiffWorkflow's DMN parser expects) can.
+    """
+    root = _read(xml, None)
+    tables = [t for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP) for t in _dmn_roots(task)]
+    for table in tables:
+        used = sorted({etree.QName(n).namespace for n in table.iter(etree.Element)} - {None})
+        nsmap = {("dmn" if uri in DMN_NAMESPACES else f"dmn{i}"): uri for i, uri in enumerate(used)}
+        table.getparent().replace(table, _copy_under(table, nsmap))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") if tables else xml
+
+
+def _copy_under(node: Any, nsmap: dict[str, str] | None) -> Any:
+    copy = etree.Element(node.tag, attrib=dict(node.attrib), nsmap=nsmap)
+    copy.text, copy.tail = node.text, node.tail
+    for child in node:
+        copy.append(_copy_under(child, None) if isinstance(child.tag, str) else child.__copy__())
+    return copy
+
+
 def _check_decision(dmn: Any) -> None:
     """Compile a decision table's expressions with the sandbox, as conditions are."""
     namespace = etree.QName(dmn).namespace

@@ -30,10 +30,41 @@ EXPRESSION_PROPERTIES = ("candidateGroupsExpression", "dueWorkingDays", "dueFrom
 MAX_MODEL_BYTES = 2 * 1024 * 1024
 
 
+#: What each problem code says, in English; the web layer says it in the UI's language.
+MESSAGES = {
+    "too_large": "the model is larger than %(kb)s KB",
+    "invalid": "%(reason)s",
+    "not_xml": "the file is not well-formed XML",
+    "no_group": "human task has no group: set candidateGroups or candidateGroupsExpression",
+    "no_form": "human task has no form",
+    "dangling_ref": "%(attr)s names %(ref)s, which does not exist",
+    "lane_ref": "the lane lists %(ref)s, which does not exist",
+    "timer_fails": "timer %(kind)s does not evaluate: %(error)s",
+    "timer_not_moment": "timer timeDate gives %(value)s, not a moment",
+    "timer_missing": "timer has no timeDate, timeDuration or timeCycle",
+    "empty": "empty %(what)s",
+    "no_compile": "%(what)s does not compile: %(error)s",
+    "unreachable_end": "no path reaches this end event",
+}
+
+
 @dataclass(frozen=True)
 class Problem:
     element: str | None
-    message: str
+    code: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.code] % dict(self.params)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"element": self.element, "code": self.code, "params": dict(self.params),
+                "message": self.message}
+
+
+def _problem(element: str | None, code: str, **params: Any) -> Problem:
+    return Problem(element, code, tuple((k, str(v)) for k, v in params.items()))
 
 
 class ModelRefused(InvalidInput):
@@ -43,25 +74,25 @@ class ModelRefused(InvalidInput):
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"the model has {len(problems)} problem(s); fix them before deploying",
-                         problems=[vars(p) for p in problems])
+                         problems=[p.as_dict() for p in problems])
         self.problems = problems
 
 
 def lint(xml: bytes, file_name: str, gf: Any) -> list[Problem]:
     """Every problem of a model: deploy's validation first, then the lint rules."""
     if len(xml) > MAX_MODEL_BYTES:
-        return [Problem(None, f"the model is larger than {MAX_MODEL_BYTES // 1024} KB")]
+        return [_problem(None, "too_large", kb=MAX_MODEL_BYTES // 1024)]
     problems: list[Problem] = []
     try:
         parse_bpmn(embed_decisions(xml, file_name, gf.definitions._decision_file), file_name)
     except BpmnValidationError as exc:
-        problems.append(Problem(exc.element, exc.reason))
+        problems.append(_problem(exc.element, "invalid", reason=exc.reason))
     except EngineError as exc:
-        problems.append(Problem(None, exc.message))
+        problems.append(_problem(None, "invalid", reason=exc.message))
     try:
         root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError:
-        return problems or [Problem(None, "the file is not well-formed XML")]
+        return problems or [_problem(None, "not_xml")]
     seen = {(p.element, p.message) for p in problems}
     for found in _rules(root, gf):
         if (found.element, found.message) not in seen:
@@ -86,10 +117,9 @@ def _rules(root: Any, gf: Any) -> list[Problem]:
         for attr in ("sourceRef", "targetRef", "attachedToRef", "default"):
             ref = node.get(attr)
             if ref is not None and ref not in ids:
-                problems.append(Problem(ident, f"{attr} names {ref!r}, which does not exist"))
+                problems.append(_problem(ident, "dangling_ref", attr=attr, ref=repr(ref)))
         if name == "flowNodeRef" and (node.text or "").strip() not in ids:
-            problems.append(Problem(_owner(node), f"the lane lists {node.text!r}, "
-                                                  "which does not exist"))
+            problems.append(_problem(_owner(node), "lane_ref", ref=repr(node.text)))
     for prop in root.iter(f"{{{SPIFF_NS}}}property"):
         if prop.get("name") in EXPRESSION_PROPERTIES:
             problems += _compiles(prop.get("value"), "eval", _owner(prop), prop.get("name"))
@@ -105,10 +135,9 @@ def _human_task(node: Any) -> list[Problem]:
         "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NSMAP)}
     found = []
     if not (props.get("candidateGroups") or props.get("candidateGroupsExpression")):
-        found.append(Problem(node.get("id"), "human task has no group: set candidateGroups "
-                                             "or candidateGroupsExpression"))
+        found.append(_problem(node.get("id"), "no_group"))
     if not props.get("form"):
-        found.append(Problem(node.get("id"), "human task has no form"))
+        found.append(_problem(node.get("id"), "no_form"))
     return found
 
 
@@ -127,21 +156,21 @@ def _timer(definition: Any, gf: Any) -> list[Problem]:
         except NameError:
             return []      # depends on case data we do not have here
         except Exception as exc:  # noqa: BLE001 - any failure is the lint's finding
-            return [Problem(owner, f"timer {kind} does not evaluate: {' '.join(str(exc).split())}")]
+            return [_problem(owner, "timer_fails", kind=kind, error=" ".join(str(exc).split()))]
         if kind == "timeDate":
             try:
                 dt.datetime.fromisoformat(str(value))
             except ValueError:
-                return [Problem(owner, f"timer timeDate gives {value!r}, not a moment")]
+                return [_problem(owner, "timer_not_moment", value=repr(value))]
         return []
-    return [Problem(owner, "timer has no timeDate, timeDuration or timeCycle")]
+    return [_problem(owner, "timer_missing")]
 
 
 def _compiles(source: str | None, mode: str, owner: str | None, what: str) -> list[Problem]:
     if not (source or "").strip():
-        return [Problem(owner, f"empty {what}")]
+        return [_problem(owner, "empty", what=what)]
     error = check_script(source or "", mode)
-    return [Problem(owner, f"{what} does not compile: {error}")] if error else []
+    return [_problem(owner, "no_compile", what=what, error=error)] if error else []
 
 
 def _owner(node: Any) -> str | None:
@@ -170,5 +199,5 @@ def _unreachable_ends(root: Any) -> list[Problem]:
         for nxt in following[todo.pop()] - reached:
             reached.add(nxt)
             todo.append(nxt)
-    return [Problem(end.get("id"), "no path reaches this end event")
+    return [_problem(end.get("id"), "unreachable_end")
             for end in root.iter(f"{{{BPMN_NS}}}endEvent") if end.get("id") not in reached]

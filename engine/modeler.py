@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 
-from .bpmn import iter_process_ids
+from .bpmn import iter_process_ids, with_prefixed_decisions
 from .errors import BpmnValidationError, InvalidInput, NotFound
 from .lint import MAX_MODEL_BYTES, ModelRefused, Problem, lint
 from .models import DeployResult
@@ -34,13 +34,14 @@ class Modeler:
         self.gf = gf
 
     def xml(self, process_id: str, version_id: int | None = None) -> bytes:
-        """A version's XML (the newest by default), which must belong to `process_id`."""
+        """A version's XML (the newest by default), which must belong to `process_id`, as the
+        modeler can write it back."""
         with self.gf.db.read() as conn:
             deployed = (self.gf.definitions.get(conn, version_id) if version_id
                         else self.gf.definitions.latest(conn, process_id))
             if deployed.process_id != process_id:
                 raise NotFound(f"version {version_id} is not a version of {process_id}")
-            return self.gf.definitions.xml(conn, deployed.id)
+            return with_prefixed_decisions(self.gf.definitions.xml(conn, deployed.id))
 
     def draft(self, process_id: str) -> Draft | None:
         with self.gf.db.read() as conn:

@@ -12,6 +12,7 @@ from engine.lint import ModelRefused
 
 from .admin import admin_blueprint
 from .auth import desk
+from .lint_messages import shown
 
 bp = admin_blueprint("admin_decisions", "/admin/decisions")
 
@@ -47,5 +48,5 @@ def deploy(decision_id: str) -> Any:
     try:
         done = decisions().deploy(decision_id, body, g.user.username)
     except ModelRefused as refused:
-        return jsonify(problems=[vars(p) for p in refused.problems]), 422
+        return jsonify(problems=shown(refused.problems)), 422
     return jsonify(deployed=[f"{d.process_id} v{d.version}" for d in done], problems=[])

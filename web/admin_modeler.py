@@ -24,6 +24,7 @@ from engine.modeler import Modeler
 
 from .admin import admin_blueprint, versions
 from .auth import desk
+from .lint_messages import shown
 
 bp = admin_blueprint("admin_modeler", "/admin/modeler")
 
@@ -62,7 +63,7 @@ def xml(process_id: str) -> Any:
 def save(process_id: str) -> Any:
     body = request.get_data(cache=False)[:MAX_MODEL_BYTES + 1]
     _, problems = modeler().save_draft(body, g.user.username, expected=process_id)
-    return jsonify(problems=[vars(p) for p in problems])
+    return jsonify(problems=shown(problems))
 
 
 @bp.route("/<process_id>/deploy", methods=("POST",))
@@ -70,7 +71,7 @@ def deploy(process_id: str) -> Any:
     try:
         done = modeler().deploy_draft(process_id, g.user.username)
     except ModelRefused as refused:
-        return jsonify(problems=[vars(p) for p in refused.problems]), 422
+        return jsonify(problems=shown(refused.problems)), 422
     return jsonify(version=done.version, created=done.created, problems=[])
 
 

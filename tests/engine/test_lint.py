@@ -64,3 +64,19 @@ def test_a_draft_with_problems_is_kept_but_never_deployed(gf: Govflow) -> None:
     modeler.save_draft(CLEAN.encode(), "root")
     assert modeler.deploy_draft("probe", "root").version == 1
     assert modeler.draft("probe") is None
+
+
+def test_a_model_calling_a_decision_table_goes_back_unchanged_through_the_modeler(
+        gf: Govflow) -> None:
+    """The modeler gets the embedded table under its own prefixes (bpmn-js cannot write a
+    default DMN namespace back) and deploying that XML keeps the table and its rows."""
+    gf.deploy_directory()
+    modeler = Modeler(gf)
+    served = modeler.xml("share_request")
+    assert b"<dmn:definitions" in served and b'xmlns="https://www.omg.org/spec/DMN' not in served
+    assert modeler.save_draft(served, "root", expected="share_request")[1] == []
+    assert modeler.deploy_draft("share_request", "root").version == 2
+    case = gf.start_case("share_request", {"requester_dept": "dept_civil",
+                                           "dataset_id": "HEALTH-BIRTH",
+                                           "data_items": ["姓名"], "purpose": "核对"})
+    assert case.tasks

@@ -24,11 +24,13 @@ def test_every_admin_page_renders_with_the_calendar_warning(root, wgf) -> None:
     v = wgf.deploy((MODELS / "share_probe.bpmn").read_bytes(), "share_probe.bpmn").version_id
     for path in ("/admin/", "/admin/users", "/admin/users/alice", "/admin/groups",
                  "/admin/calendar", "/admin/calendar?year=2026", "/admin/versions",
-                 f"/admin/versions/diff?old={v}&new={v}", "/admin/cases/1"):
+                 f"/admin/versions/diff?old={v}&new={v}", "/admin/cases/1", "/admin/modeler",
+                 "/admin/modeler/share_probe", "/admin/decisions"):
         page = root.get(path)
         assert page.status_code == 200, path
         html = page.get_data(as_text=True)
         assert "2026-12-31" in html and "horizon" in html, path   # fewer than 60 days left
+        assert f"适用的辖区规则：{wgf.profile.title or wgf.profile.name}（{wgf.profile.name}）" in html
         assert "Traceback" not in html and "{{" not in html
 
 
