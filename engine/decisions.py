@@ -51,10 +51,12 @@ class Decisions:
 
     def deploy(self, decision_id: str, dmn: bytes, admin: str) -> list[DeployResult]:
         if not dmn or len(dmn) > MAX_TABLE_BYTES:
-            raise InvalidInput(f"a decision table is 1 byte to {MAX_TABLE_BYTES // 1024} KB")
+            raise InvalidInput(f"a decision table is 1 byte to {MAX_TABLE_BYTES // 1024} KB",
+                               reason="size", kb=MAX_TABLE_BYTES // 1024)
         table = _parse(dmn)
         if decision_id not in {d.get("id") for d in _decisions(table)}:
-            raise InvalidInput(f"the table does not define decision {decision_id!r}")
+            raise InvalidInput(f"the table does not define decision {decision_id!r}",
+                               reason="no_decision", decision=decision_id)
         callers = self._callers(decision_id)
         if not callers:
             raise NotFound(f"no deployed process calls decision {decision_id!r}")
@@ -94,7 +96,8 @@ def _parse(xml: bytes) -> etree._Element:
     try:
         return etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
-        raise InvalidInput(f"the table is not well-formed XML: {exc.msg}") from None
+        raise InvalidInput(f"the table is not well-formed XML: {exc.msg}",
+                           reason="not_xml") from None
 
 
 def _decisions(table: etree._Element) -> list[etree._Element]:

@@ -65,7 +65,7 @@ class Migrations:
     def migrate(self, from_id: int, to_id: int, admin: str, reason: str) -> list[CasePlan]:
         """Migrate every case the plan allows; return the plan of each case considered."""
         if not (reason or "").strip():
-            raise InvalidInput("give a reason; it is kept in each case's history")
+            raise InvalidInput("give a reason; it is kept in each case's history", reason="no_reason")
         plans = self.plan(from_id, to_id)
         for plan in plans:
             if plan.ok:
@@ -136,7 +136,8 @@ class Migrations:
     def _versions(self, conn: Any, from_id: int, to_id: int) -> tuple[Any, Any]:
         old, new = self.gf.definitions.get(conn, from_id), self.gf.definitions.get(conn, to_id)
         if old.process_id != new.process_id or old.version >= new.version:
-            raise InvalidInput("migrate to a newer version of the same process")
+            raise InvalidInput("migrate to a newer version of the same process",
+                               reason="not_newer")
         return old, new
 
 

@@ -56,13 +56,15 @@ class Modeler:
 
         With `expected`, the model must be that process (the modeler saves what it opened)."""
         if not xml or len(xml) > MAX_MODEL_BYTES:
-            raise InvalidInput(f"a model is 1 byte to {MAX_MODEL_BYTES // 1024} KB")
+            raise InvalidInput(f"a model is 1 byte to {MAX_MODEL_BYTES // 1024} KB", reason="size",
+                               kb=MAX_MODEL_BYTES // 1024)
         ids = iter_process_ids(xml)
         if len(ids) != 1:
             raise BpmnValidationError("a model holds exactly one executable process")
         process_id = ids[0]
         if expected and process_id != expected:
-            raise InvalidInput(f"this model is process {process_id!r}, not {expected!r}")
+            raise InvalidInput(f"this model is process {process_id!r}, not {expected!r}",
+                               reason="wrong_process", process=process_id, expected=expected)
         problems = lint(xml, f"{process_id}.bpmn", self.gf)
         with self.gf.db.write() as conn:
             conn.execute(delete(model_drafts).where(model_drafts.c.process_id == process_id))

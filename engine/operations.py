@@ -184,7 +184,8 @@ class Operations:
         """Give an open task to an active user, or to a group with an active member."""
         reason = _reason(reason)
         if bool(to_user) == bool(to_group):
-            raise InvalidInput("choose either a user or a group to reassign to")
+            raise InvalidInput("choose either a user or a group to reassign to",
+                               reason="user_or_group")
         with self.gf.db.write() as conn:
             task = self.gf._open_task(conn, task_id)
             before = {"assignee": task.assignee, "groups": list(task.candidate_groups)}
@@ -233,7 +234,8 @@ def _require_staffed_group(conn: Connection, name: str) -> None:
                            .where(memberships.c.group_name == name,
                                   users.c.is_active.is_(True))).first()
     if staffed is None:
-        raise InvalidInput(f"group {name!r} has no active member; the task would be stuck again")
+        raise InvalidInput(f"group {name!r} has no active member; the task would be stuck again",
+                           reason="group_unstaffed", group=name)
 
 
 def _close_open_work(conn: Connection, case_id: int, admin: str, now: dt.datetime) -> None:
@@ -251,7 +253,7 @@ def _close_open_work(conn: Connection, case_id: int, admin: str, now: dt.datetim
 def _reason(text: str) -> str:
     text = " ".join((text or "").split())
     if not text:
-        raise InvalidInput("give a reason; it is kept in the case's history")
+        raise InvalidInput("give a reason; it is kept in the case's history", reason="no_reason")
     return text[:1000]
 
 
@@ -262,7 +264,8 @@ def _json_object(text: str) -> dict[str, Any]:
         value = json.loads(text or "{}")
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"the case data is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                           f"column {exc.colno}") from None
+                           f"column {exc.colno}", reason="not_json", line=exc.lineno,
+                           column=exc.colno) from None
     if not isinstance(value, dict):
-        raise InvalidInput("the case data must be a JSON object")
+        raise InvalidInput("the case data must be a JSON object", reason="not_object")
     return value

@@ -46,24 +46,27 @@ class GroupInfo:
     inactive_members: tuple[str, ...]
 
 
-def _name(value: str, what: str) -> str:
+def _name(value: str, field: str) -> str:
     value = (value or "").strip()
     if not NAME.fullmatch(value) or value == SYSTEM:
-        raise InvalidInput(f"{what} {value!r} is not allowed: use lower-case letters, digits, "
-                           "'.', '_' or '-', starting with a letter")
+        raise InvalidInput(f"{field.replace('_', ' ')} {value!r} is not allowed: use lower-case "
+                           "letters, digits, '.', '_' or '-', starting with a letter",
+                           reason="bad_name", field=field, value=value)
     return value
 
 
-def _text(value: str, what: str) -> str:
+def _text(value: str, field: str) -> str:
     value = " ".join((value or "").split())
     if not value or len(value) > 300:
-        raise InvalidInput(f"{what} must be 1 to 300 characters")
+        raise InvalidInput(f"{field.replace('_', ' ')} must be 1 to 300 characters",
+                           reason="text_length", field=field)
     return value
 
 
 def _password_hash(password: str) -> str:
     if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters",
+                           reason="short_password", min=MIN_PASSWORD)
     return _hasher.hash(password)
 
 
@@ -90,7 +93,7 @@ class People:
 
     def add_user(self, username: str, display_name: str, password: str,
                  groups_: list[str] | tuple[str, ...] = ()) -> UserInfo:
-        username, display_name = _name(username, "user name"), _text(display_name, "the name")
+        username, display_name = _name(username, "user_name"), _text(display_name, "display_name")
         hashed = _password_hash(password)
         with self.db.write() as conn:
             if _exists(conn, username):
@@ -103,7 +106,7 @@ class People:
         return self.user(username)
 
     def edit_user(self, username: str, display_name: str) -> UserInfo:
-        display_name = _text(display_name, "the name")
+        display_name = _text(display_name, "display_name")
         with self.db.write() as conn:
             _require_user(conn, username)
             conn.execute(update(users).where(users.c.username == username)
@@ -154,9 +157,10 @@ class People:
 
     def add_group(self, name: str, title: str, kind: str = "department",
                   supervisor: str | None = None) -> GroupInfo:
-        name, title = _name(name, "group name"), _text(title, "the title")
+        name, title = _name(name, "group_name"), _text(title, "title")
         if kind not in KINDS:
-            raise InvalidInput(f"a group is a department or a role, not {kind!r}")
+            raise InvalidInput(f"a group is a department or a role, not {kind!r}",
+                               reason="group_kind")
         with self.db.write() as conn:
             if conn.execute(select(groups.c.name).where(groups.c.name == name)).first():
                 raise Conflict(f"group {name!r} already exists")
@@ -165,7 +169,7 @@ class People:
         return self.group(name)
 
     def edit_group(self, name: str, title: str, supervisor: str | None) -> GroupInfo:
-        title = _text(title, "the title")
+        title = _text(title, "title")
         with self.db.write() as conn:
             _require_group(conn, name)
             conn.execute(update(groups).where(groups.c.name == name).values(title=title))
@@ -185,7 +189,8 @@ class People:
             gone = conn.execute(delete(memberships).where(
                 memberships.c.username == username, memberships.c.group_name == group)).rowcount
             if gone != 1:
-                raise InvalidInput(f"{username} is not a member of {group}")
+                raise InvalidInput(f"{username} is not a member of {group}", reason="not_member",
+                                   user=username, group=group)
         return self.group(group)
 
 

@@ -116,9 +116,10 @@ class Versions:
     def deploy_upload(self, xml: bytes, file_name: str, admin: str) -> DeployResult:
         """Deploy an uploaded model: size-limited, then validated exactly as `govflow deploy`."""
         if not file_name.endswith(".bpmn"):
-            raise InvalidInput("upload a .bpmn file")
+            raise InvalidInput("upload a .bpmn file", reason="not_bpmn")
         if not xml or len(xml) > MAX_MODEL_BYTES:
-            raise InvalidInput(f"a model file is 1 byte to {MAX_MODEL_BYTES // 1024} KB")
+            raise InvalidInput(f"a model file is 1 byte to {MAX_MODEL_BYTES // 1024} KB",
+                               reason="size", kb=MAX_MODEL_BYTES // 1024)
         name = file_name.rsplit("/", 1)[-1][:200]
         problems = lint(xml, name, self.gf)
         if problems:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, flash, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -55,11 +56,43 @@ def page_message(code: str, status: int, details: dict[str, Any] | None = None) 
         422: _("The form has errors; see the marked fields."),
         429: _("Too many requests. Wait a minute and try again."),
     }
+    if code == "invalid_input" and (details or {}).get("reason") in INPUT:
+        return input_message(details or {})
     if code == "task_already_claimed" and (details or {}).get("assignee"):
         from .i18n import user_name
         return _("%(user)s has already claimed this task.",
                  user=user_name(str((details or {})["assignee"])))
     return by_code.get(code) or by_status.get(status) or _("Something went wrong.")
+
+
+def input_message(details: dict[str, Any]) -> str:
+    """An administrator's malformed entry, explained in their language."""
+    fields = {"user_name": _("user name"), "display_name": _("name"),
+              "group_name": _("group name"), "title": _("title")}
+    params = {**details, "field": fields.get(str(details.get("field")), "")}
+    return str(INPUT[str(details["reason"])]) % params
+
+
+INPUT = {
+    "no_reason": _l("Give a reason; it is kept in the case's history."),
+    "not_newer": _l("Migrate to a newer version of the same process."),
+    "not_bpmn": _l("Upload a .bpmn file."),
+    "size": _l("The file must be 1 byte to %(kb)s KB."),
+    "user_or_group": _l("Choose either a user or a group to reassign to."),
+    "group_unstaffed": _l("Group %(group)s has no active member; the task would be stuck "
+                          "again."),
+    "not_json": _l("The case data is not valid JSON (line %(line)s, column %(column)s)."),
+    "not_object": _l("The case data must be a JSON object."),
+    "no_decision": _l("The table does not define decision %(decision)s."),
+    "not_xml": _l("The table is not well-formed XML."),
+    "bad_name": _l("The %(field)s “%(value)s” is not allowed: use lower-case letters, digits, "
+                   "“.”, “_” or “-”, starting with a letter."),
+    "text_length": _l("The %(field)s must be 1 to 300 characters."),
+    "short_password": _l("A password needs at least %(min)s characters."),
+    "group_kind": _l("A group is a department or a role."),
+    "not_member": _l("%(user)s is not a member of %(group)s."),
+    "wrong_process": _l("This model is process %(process)s, not %(expected)s."),
+}
 
 
 def status_of(error: EngineError) -> int:

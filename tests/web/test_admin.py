@@ -40,7 +40,7 @@ def test_a_user_is_added_and_deactivated_and_their_session_ends(root, client, au
     assert done.status_code == 302
     bad = root.post("/admin/users", data={"username": "Bob!", "display_name": "x",
                                           "password": "correct horse"})
-    assert bad.status_code == 400 and "user name" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "用户名“Bob!”不可用" in bad.get_data(as_text=True)
     auth.login("bob")
     assert client.get("/inbox").status_code == 200
     auth.login("root")

@@ -64,7 +64,7 @@ def test_a_supervisor_reminds_from_the_case_page_once_a_day(client, auth, wgf, c
     auth.login("alice")
     assert "请今天办结" in client.get("/notifications").get_data(as_text=True)
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "请今天办结" in page and "hank" in page
+    assert "请今天办结" in page and "黄主任" in page    # hank, by his name
 
 
 def test_the_timeliness_page_and_csv_count_in_working_days(client, auth, wgf, clock) -> None:
