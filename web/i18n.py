@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["pname"] = process_name
     app.jinja_env.filters["native"] = native
+    app.jinja_env.filters["english"] = english
     app.jinja_env.filters["doc"] = documentation
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["result_lines"] = results.lines
