@@ -93,7 +93,8 @@ class Desk:
         self.gf = gf
         self.files = Path(files)
         self.starters = dict(starters or {})
-        self._names: dict[int, dict[str, str]] = {}
+        self._names: dict[tuple[int, str], dict[str, str]] = {}
+        self._english: dict[int, dict[str, str]] = {}
 
     # -- who -----------------------------------------------------------------------------
     def sign_in(self, username: str, password: str) -> Viewer | None:
@@ -188,13 +189,25 @@ class Desk:
         raise ProcessNotFound(f"process {process_id!r} is not offered here")
 
     # -- reading cases and tasks ---------------------------------------------------------
-    def element_names(self, version_id: int) -> dict[str, str]:
-        """Names of a process version's elements, to show instead of their ids."""
-        found = self._names.get(version_id)
+    def element_names(self, version_id: int, lang: str = "zh") -> dict[str, str]:
+        """Names of a process version's elements in `lang`, to show instead of their ids."""
+        found = self._names.get((version_id, lang))
         if found is None:
             with self.gf.db.read() as conn:
-                found = history.element_names(self.gf.definitions.xml(conn, version_id))
-            self._names[version_id] = found
+                found = history.element_names(self.gf.definitions.xml(conn, version_id), lang)
+            self._names[version_id, lang] = found
+        return found
+
+    def english_names(self) -> dict[str, str]:
+        """Chinese element name -> its English variant, over every deployed version: task
+        titles and recorded steps carry the Chinese name the model had."""
+        found: dict[str, str] = {}
+        with self.gf.db.read() as conn:
+            for row in self.gf.definitions.list_versions(conn):
+                if row["id"] not in self._english:
+                    self._english[row["id"]] = history.english_names(
+                        self.gf.definitions.xml(conn, row["id"]))
+                found.update(self._english[row["id"]])
         return found
 
     def case(self, viewer: Viewer, case_id: int) -> CaseView:
@@ -232,10 +245,12 @@ class Desk:
                         path, files, notes, self._start_schema(case.process_id),
                         _refused_share_of(viewer, case))
 
-    def diagram(self, viewer: Viewer, case_id: int) -> tuple[bytes, history.CasePath]:
+    def diagram(self, viewer: Viewer, case_id: int,
+                lang: str = "zh") -> tuple[bytes, history.CasePath]:
+        """The case's diagram labelled in `lang`, and the path the case took through it."""
         case = self.case(viewer, case_id)
         with self.gf.db.read() as conn:
-            xml = self.gf.definitions.xml(conn, case.version_id)
+            xml = history.in_language(self.gf.definitions.xml(conn, case.version_id), lang)
             return xml, history.case_path(conn, self.gf.store, self.gf.definitions,
                                           case_id)
 

@@ -81,14 +81,40 @@ def _flows(xml: bytes) -> dict[str, tuple[str, str]]:
             for f in _tree(xml).iter(f"{BPMN}sequenceFlow")}
 
 
-def element_names(xml: bytes) -> dict[str, str]:
-    """Element id -> name, for every named flow node of the diagram (not flows, lanes)."""
+ENGLISH = "{https://govflow.example/bpmn/english}nameEn"   # a name's English variant
+
+
+def element_names(xml: bytes, lang: str = "zh") -> dict[str, str]:
+    """Element id -> name in `lang`, for every named flow node of the diagram (not flows,
+    lanes). English uses the element's `govflow:nameEn` where the model gives one."""
     skip = {f"{BPMN}{t}" for t in ("sequenceFlow", "lane", "participant", "process",
                                    "collaboration", "laneSet")}
-    return {node.get("id"): " ".join(node.get("name").split())
+    return {node.get("id"): " ".join(_name(node, lang).split())
             for node in _tree(xml).iter()
             if isinstance(node.tag, str) and node.tag.startswith(BPMN) and node.tag not in skip
             and node.get("id") and node.get("name")}
+
+
+def _name(node: etree._Element, lang: str) -> str:
+    return (lang == "en" and node.get(ENGLISH)) or node.get("name")
+
+
+def english_names(xml: bytes) -> dict[str, str]:
+    """Chinese name -> English variant, over every named element (flows and lanes too)."""
+    return {" ".join(node.get("name").split()): node.get(ENGLISH)
+            for node in _tree(xml).iter()
+            if isinstance(node.tag, str) and node.get("name") and node.get(ENGLISH)}
+
+
+def in_language(xml: bytes, lang: str) -> bytes:
+    """The diagram with every element labelled in `lang`, for the viewer."""
+    if lang != "en":
+        return xml
+    tree = _tree(xml)
+    for node in tree.iter():
+        if isinstance(node.tag, str) and node.get(ENGLISH):
+            node.set("name", node.get(ENGLISH))
+    return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
 
 
 def _element_ids(xml: bytes) -> set[str]:

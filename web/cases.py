@@ -83,7 +83,7 @@ def letter(case_id: int, kind: str) -> Any:
 @bp.route("/<int:case_id>/diagram.json")
 @login_required
 def diagram(case_id: int) -> Any:
-    xml, path = desk().diagram(g.user, case_id)
+    xml, path = desk().diagram(g.user, case_id, current_lang())
     return jsonify(xml=xml.decode("utf-8"), completed=path.completed, active=path.active)
 
 

@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["pname"] = process_name
     app.jinja_env.filters["native"] = native
     app.jinja_env.tests["chinese_text"] = lambda text: bool(CJK.search(str(text or "")))
+    app.jinja_env.filters["english"] = english
     app.jinja_env.filters["doc"] = documentation
     app.jinja_env.globals["current_lang"] = current_lang
     app.jinja_env.globals["result_lines"] = results.lines
@@ -54,7 +55,8 @@ def init_app(app: Flask) -> None:
         current_app.extensions["desk"].gf.now().astimezone(SHANGHAI).date().isoformat())
     app.jinja_env.globals["party_name"] = party_name
     app.jinja_env.globals["element_names"] = element_names
-    app.jinja_env.globals["task_titles"] = lambda case: {t.id: t.title for t in case.tasks}
+    app.jinja_env.globals["task_titles"] = lambda case: {t.id: english(t.title)
+                                                         for t in case.tasks}
     app.jinja_env.globals["process_names"] = lambda found: {p.process_id: p.name for p in found}
 
 
@@ -124,7 +126,18 @@ def outcome_title(value: Any) -> str:
 
 
 def element_names(version_id: int) -> dict[str, str]:
-    return dict(current_app.extensions["desk"].element_names(version_id))
+    """A process version's element names (id -> name) in the reader's language."""
+    return dict(current_app.extensions["desk"].element_names(version_id, current_lang()))
+
+
+def english(text: Any) -> Any:
+    """On an English page, a model's element name (a task title, a recorded step) becomes
+    the English variant the model gives it (`govflow:nameEn`); anything else is unchanged."""
+    if current_lang() != "en" or not isinstance(text, str) or not CJK.search(text):
+        return text
+    if "english_names" not in g:
+        g.english_names = current_app.extensions["desk"].english_names()
+    return g.english_names.get(" ".join(text.split()), text)
 
 
 def process_name(name: str | None) -> str:
@@ -144,7 +157,7 @@ def native(text: Any) -> Any:
     someone typed) is marked `lang="zh-CN"`, so screen readers and checks know it is Chinese."""
     if text is None:
         return "—"
-    value = str(text)
+    value = str(english(text))
     if current_lang() == "en" and CJK.search(value):
         return Markup('<span lang="zh-CN">%s</span>') % value
     return value

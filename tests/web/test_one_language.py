@@ -59,6 +59,15 @@ def visible_text(page: str, lang: str) -> str:
     return " ".join(etree.tostring(tree, method="text", encoding="unicode").split())
 
 
+def untranslated_names(page: str, english: dict[str, str]) -> list[str]:
+    """Chinese marked on an English page that is a model's element name with an English
+    variant: the English should have been shown."""
+    tree = lxml_html.fromstring(page)
+    return [f"untranslated name {text!r}" for marked in tree.xpath('//*[@lang="zh-CN"]')
+            if marked.tag != "html"
+            for text in [" ".join(marked.text_content().split())] if text in english]
+
+
 def problems(page: str, lang: str, keys: set[str]) -> list[str]:
     text = re.sub(r"(?<![\w/])/[\w./-]+", " ", visible_text(page, lang))   # paths shown as such
     found = [f"raw key {k!r}" for k in keys if re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])",
@@ -111,6 +120,27 @@ def test_every_page_speaks_one_language(site, lang) -> None:
         assert response.status_code in (200, 404), url
         report += [f"{url}: {p}" for p in problems(response.get_data(as_text=True), lang, keys)]
     assert report == [], "\n".join(report)
+
+
+def test_english_pages_name_every_step_in_english(site) -> None:
+    """Task titles, timeline steps, tracker steps and process names of the demo's cases
+    read in English wherever the model gives the element an English name."""
+    gf, app = site
+    english = app.extensions["desk"].english_names()
+    assert english["审核共享申请"] == "Review the share request"
+    anon, root = app.test_client(), app.test_client()
+    AuthActions(root).login("root")
+    for client in (anon, root):
+        client.get("/lang/en")
+    report, shown = [], ""
+    for who, url in pages(gf, app, root):
+        page = (anon if who == "anon" else root).get(url).get_data(as_text=True)
+        report += [f"{url}: {p}" for p in untranslated_names(page, english)]
+        shown += page
+    assert report == [], "\n".join(report)
+    assert "Review the share request" in shown and "审核共享申请" not in shown
+    diagram = root.get("/cases/1/diagram.json").get_json()["xml"]   # what bpmn-js draws
+    assert 'name="Review the share request"' in diagram and 'name="审核共享申请"' not in diagram
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
