@@ -30,7 +30,6 @@ def admin_blueprint(name: str, prefix: str) -> Blueprint:
         if not g.user.is_admin:
             abort(403)
         g.horizon = calendar_admin.horizon(desk().gf)
-        g.profile = desk().gf.profile          # the jurisdiction rules new cases start under
         return None
 
     return bp
