@@ -2,7 +2,8 @@
 
 A script's own time is limited by the sandbox, but the values it hands back make
 SpiffWorkflow work too: a timer of `P99999999Y` counts a billion months one by one, a
-multi-instance cardinality of 10**4 builds ten thousand task branches, a cycle of
+multi-instance cardinality of 10**4 (or an input list of 10**4 items) builds ten thousand
+task branches, a cycle of
 `R/PT0S` fires on every sweep, and a script -> gateway -> script loop stops silently at
 SpiffWorkflow's task-tree depth limit. Each of these is checked here before SpiffWorkflow
 acts on it, and a step as a whole has a time limit; whatever is refused becomes the
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import time
+from collections.abc import Sized
 from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -71,6 +73,24 @@ def check_cardinality(value: Any) -> None:
     if isinstance(value, int) and value > MAX_INSTANCES:
         raise _refuse(f"a multi-instance activity may have at most {MAX_INSTANCES} "
                       f"instances, not {value}")
+
+
+class BoundedInput:
+    """A multi-instance activity's input collection (loopDataInputRef), refused when it
+    would make more than MAX_INSTANCES instances, as a cardinality would be."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+
+    def get(self, task: Any) -> Any:
+        value = self._collection.get(task)
+        if isinstance(value, Sized) and len(value) > MAX_INSTANCES:
+            raise _refuse(f"a multi-instance activity may have at most {MAX_INSTANCES} "
+                          f"instances, not {len(value)}", task)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
 
 
 def check_working_days(working_days: int) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 
 from .countersign import apply_approval_mode
+from .model_limits import BoundedInput
 
 
 def wire(specs: Iterable[Any]) -> None:
@@ -40,6 +41,7 @@ def wire(specs: Iterable[Any]) -> None:
         for task_spec in list(spec.task_specs.values()):
             if isinstance(task_spec, LoopTask):
                 _wire_instances(spec, task_spec)
+                _bound_input(task_spec)
                 apply_approval_mode(spec, task_spec)
         for name in getattr(spec.start, "trigger_specs", ()):
             _wire_event_subprocess(spec, spec.task_specs[name])
@@ -49,6 +51,13 @@ def _wire_instances(spec: Any, loop: Any) -> None:
     child = spec.task_specs[loop.task_spec]
     if not child.completed_event.is_connected(loop.merge_child):
         child.completed_event.connect(loop.merge_child)
+
+
+def _bound_input(loop: Any) -> None:
+    """A multi-instance over an input list is capped as its cardinality would be."""
+    if getattr(loop, "data_input", None) is not None and \
+            not isinstance(loop.data_input, BoundedInput):
+        loop.data_input = BoundedInput(loop.data_input)
 
 
 def _wire_event_subprocess(spec: Any, task_spec: Any) -> None:

@@ -333,6 +333,18 @@ def test_a_multi_instance_of_ten_thousand_is_refused(pgf):
     assert pgf.start_case("mi_probe", {"n": 3}).status == "completed"
 
 
+def test_a_multi_instance_over_ten_thousand_items_is_refused(pgf):
+    over_items = MULTI.replace(
+        "<bpmn:loopCardinality>CARDINALITY</bpmn:loopCardinality>",
+        '<bpmn:loopDataInputRef>items</bpmn:loopDataInputRef><bpmn:inputDataItem id="item" />')
+    pgf.deploy(over_items.encode(), "mi_probe.bpmn")
+    case, elapsed = run_timed(pgf, "mi_probe", {"items": list(range(10**4))})
+    assert case.status == "error" and "at most 200 instances, not 10000" in case.incident["message"]
+    assert case.incident["element_id"] == "ScriptTask_each"
+    assert elapsed < LIMIT + slack()
+    assert pgf.start_case("mi_probe", {"items": ["a", "b", "c"]}).status == "completed"
+
+
 def test_a_script_gateway_loop_ends_as_an_incident_not_a_silent_stop(pgf):
     pgf.deploy(LOOP.encode(), "loop_probe.bpmn")
     case, elapsed = run_timed(pgf, "loop_probe", {"n": 0, "until": 10**9})
