@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .calendar import Deadline, DayNote, YearTable
+from .calendar import DayNote, Deadline, YearTable
 from .clock import SHANGHAI
 from .errors import CalendarDataError
 from .schema import calendar_years, cases, human_tasks, timers

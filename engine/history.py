@@ -9,7 +9,6 @@ and its target was reached.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
 from lxml import etree

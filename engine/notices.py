@@ -15,6 +15,7 @@ from typing import Any
 
 from .clock import SHANGHAI
 
+
 def local(moment: dt.datetime | None) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
 

@@ -63,6 +63,7 @@ from engine.model_limits import ModelScriptEngine
 from engine.sandbox_builtins import getiter, guarded_getattr, make_builtins
 from engine.sandbox_policy import SandboxPolicy
 
+
 class _NoPrint:
     """print() in a script is accepted and discarded, without formatting its arguments
     (printing walks nested data in C)."""

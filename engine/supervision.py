@@ -227,17 +227,16 @@ CSV_HEADER = ("scope", "name", "completed", "on_time", "on_time_rate", "median_w
               "deemed_approvals")
 
 
-def csv_rows(report: Timeliness, names: dict[str, str]) -> list[tuple[Any, ...]]:
-    def line(scope: str, row: Row) -> tuple[Any, ...]:
-        rate = row.on_time_rate
-        return (scope, names.get(row.key, row.key), row.completed, row.on_time,
-                "" if rate is None else f"{rate:.3f}",
-                "" if row.median_days is None else row.median_days,
-                "" if row.p90_days is None else row.p90_days, row.overdue, row.due_soon,
-                row.max_late, row.deemed)
+def table(report: Timeliness, names: dict[str, str]) -> list[tuple[Any, ...]]:
+    """The period's figures as rows of CSV_HEADER: per department, per procedure, then the
+    total. A rate, median or p90 of nothing is None."""
+    def line(scope: str, name: str, row: Row) -> tuple[Any, ...]:
+        return (scope, name, row.completed, row.on_time, row.on_time_rate, row.median_days,
+                row.p90_days, row.overdue, row.due_soon, row.max_late, row.deemed)
 
-    return ([line("department", r) for r in report.by_group]
-            + [line("procedure", r) for r in report.by_process] + [line("total", report.total)])
+    return ([line("department", names.get(r.key, r.key), r) for r in report.by_group]
+            + [line("procedure", names.get(r.key, r.key), r) for r in report.by_process]
+            + [line("total", "", report.total)])
 
 
 def monthly(conn: Connection, viewer: Viewer, calendar: WorkCalendar, year: int,

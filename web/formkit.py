@@ -19,8 +19,8 @@ from werkzeug.datastructures import MultiDict
 
 from engine.access import parse_case_number
 from engine.clock import SHANGHAI
-from engine.profile import load_profile, shipped_profiles
 from engine.forms import until_fields
+from engine.profile import load_profile, shipped_profiles
 
 RADIO_MAX = 4
 TEXTAREA_FROM = 200

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from engine.supervision import Row, Timeliness
+from engine.supervision import Row, Timeliness, table
 
 PERCENT = "0.0%"
 
@@ -28,24 +28,19 @@ def _sheet(sheet: Worksheet, header: list[str], rows: Iterable[list[Any]],
         sheet.column_dimensions[letter].width = width
 
 
-def _figures(scope: str, name: str, row: Row) -> list[Any]:
-    return [scope, name, row.completed, row.on_time, row.on_time_rate, row.median_days,
-            row.p90_days, row.overdue, row.due_soon, row.max_late, row.deemed]
-
-
 def timeliness_xlsx(report: Timeliness, names: dict[str, str],
                     months: list[tuple[str, Row]] | None = None) -> bytes:
     """The period's figures per department, per procedure and in total; with `months`
     (the annual report) a second sheet of the year's months."""
+    scopes = {"department": _("Department"), "procedure": _("Procedure"), "total": _("Total")}
     book = Workbook()
     sheet = book.active
     sheet.title = report.period.label
     _sheet(sheet, [_("Scope"), _("Name"), _("Completed"), _("On time"), _("On-time rate"),
                    _("Median (working days)"), _("p90 (working days)"), _("Overdue now"),
                    _("Due soon"), _("Most late (working days)"), _("Deemed approvals")],
-           [_figures(_("Department"), names.get(r.key, r.key), r) for r in report.by_group]
-           + [_figures(_("Procedure"), names.get(r.key, r.key), r) for r in report.by_process]
-           + [_figures(_("Total"), "", report.total)], rate_column=5)
+           ([scopes[scope], *figures] for scope, *figures in table(report, names)),
+           rate_column=5)
     if months is not None:
         _sheet(book.create_sheet(_("By month")),
                [_("Month"), _("Completed"), _("On time"), _("On-time rate"),

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import gettext as _
 
 from engine.clock import SHANGHAI
-from engine.supervision import CSV_HEADER, csv_rows
+from engine.supervision import CSV_HEADER, table
 
 from .auth import desk, login_required
 from .i18n import group_titles, process_name
@@ -58,9 +58,15 @@ def export() -> Any:
     out.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a byte order mark
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    writer.writerows(csv_rows(report, _names()))
+    writer.writerows(map(_csv_line, table(report, _names())))
     return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="timeliness-{report.period.label}.csv"'})
+
+
+def _csv_line(row: tuple[Any, ...]) -> list[Any]:
+    scope, name, completed, on_time, rate, *rest = row
+    return [scope, name, completed, on_time, "" if rate is None else f"{rate:.3f}",
+            *("" if value is None else value for value in rest)]
 
 
 @bp.route("/timeliness.xlsx")

@@ -9,10 +9,9 @@ and must then end as an incident.
 
 from __future__ import annotations
 
-import re
-
 import hashlib
 import os
+import re
 import time
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape

@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
-from lxml import etree, html as lxml_html
+from lxml import etree
+from lxml import html as lxml_html
 
 from engine.forms import DEFAULT_FORMS
 from engine.schema import groups, users
