@@ -28,8 +28,8 @@ def fresh(gf: Govflow) -> Iterator[Callable[[Govflow], Govflow]]:
         return made[-1]
 
     yield new
-    for engine in made:
-        engine.db.dispose()
+    for each in made:
+        each.db.dispose()
 
 
 def versions(gf: Govflow, process_id: str) -> int:

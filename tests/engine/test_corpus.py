@@ -95,9 +95,9 @@ def test_parallel_multi_instance_collects_every_vote(steps: FreshSteps) -> None:
 
 def test_the_diagram_marks_a_multi_instance_task_by_its_element(steps: FreshSteps) -> None:
     case = steps.start("mi_parallel", {"reviewers": ["reviewer_rita", "reviewer_ravi"]})
-    engine = steps.engine()
-    with engine.db.read() as conn:
-        path = case_path(conn, engine.store, engine.definitions, case.id)
+    gf = steps.engine()
+    with gf.db.read() as conn:
+        path = case_path(conn, gf.store, gf.definitions, case.id)
     assert path.active == ("UserTask_vote",)
 
 

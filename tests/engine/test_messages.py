@@ -31,8 +31,8 @@ def fresh(gf: Govflow) -> Iterator[Callable[[], Govflow]]:
 
     gf.deploy_paths(sorted(BPMN.glob("msg_*.bpmn")))
     yield new
-    for engine in made:
-        engine.db.dispose()
+    for each in made:
+        each.db.dispose()
 
 
 def waits(gf: Govflow) -> set[tuple[int, str, str, str]]:
