@@ -369,7 +369,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             try:
                 profile = load_profile(DEFAULT_PROFILE if name == "default" else name)
             except EngineError:
-                profile = self.profile
+                return self.script_engine   # not cached: the shipped profiles bound the cache
             engine = self._engines_by_profile.setdefault(
                 name, self._script_engine_for_profile(profile))
         return engine
