@@ -3,7 +3,7 @@
 Each source of work is read on its own index in due-date order and stops after the
 rows the page needs: the tasks a user holds (`ix_human_tasks_assignee`) and the
 unclaimed open tasks of each of their groups (`ix_task_candidates_group`); the sources
-are merged in Python. Totals are counted up to COUNT_CAP (shown as "200+"). No read
+are merged in Python. Totals are counted in SQL up to COUNT_CAP (shown as "200+"). No read
 touches closed tasks or scans a whole group, so the cost follows the page, not the
 size of the history nor of the backlog (see bench/inbox.py).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, or_, select, true
+from sqlalchemy import Connection, Select, func, or_, select, true, union
 
 from .access import Viewer, case_number, parse_case_number
 from .models import TaskView
@@ -146,18 +146,17 @@ def _parts(viewer: Viewer, query: InboxQuery, clock: SlaClock, dated: bool) -> l
 
 
 def _count(conn: Connection, parts: list[tuple[Select[Any], Any]]) -> int:
-    """Distinct tasks over all parts, counting at most COUNT_CAP + 1.
+    """Distinct tasks over all parts, counted in one statement up to COUNT_CAP + 1.
 
-    Each part reads at most COUNT_CAP + 1 ids off its index range; a task offered to
-    two of the user's groups counts once.
+    Each part reads at most COUNT_CAP + 1 ids off its index range; the UNION counts a
+    task offered to two of the user's groups once.
     """
-    seen: set[str] = set()
-    for stmt, _ in parts:
-        seen.update(conn.execute(stmt.with_only_columns(human_tasks.c.id)
-                                 .limit(COUNT_CAP + 1)).scalars())
-        if len(seen) > COUNT_CAP:
-            break
-    return len(seen)
+    capped = [select(stmt.with_only_columns(human_tasks.c.id).limit(COUNT_CAP + 1)
+                     .subquery().c.id) for stmt, _ in parts]
+    if not capped:
+        return 0
+    ids = union(*capped) if len(capped) > 1 else capped[0]
+    return int(conn.execute(select(func.count()).select_from(ids.subquery())).scalar_one())
 
 
 def _sort_key(task: TaskView, sort: str) -> tuple[Any, ...]:
@@ -165,26 +164,27 @@ def _sort_key(task: TaskView, sort: str) -> tuple[Any, ...]:
     return (key is None, key or task.created_at, task.created_at, task.id)
 
 
-def _top(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock,
-         k: int) -> list[TaskView]:
+def _top(conn: Connection, dated: list[tuple[Select[Any], Any]],
+         undated: list[tuple[Select[Any], Any]], sort: str, k: int) -> list[TaskView]:
     """The first k tasks in order: each source gives its own first k, walking its index."""
     found: dict[str, TaskView] = {}
-    for dated in (True, False):
-        for stmt, order in _parts(viewer, query, clock, dated):
-            ordering = order if query.sort == "due" and dated else (
+    for parts, has_due in ((dated, True), (undated, False)):
+        for stmt, order in parts:
+            ordering = order if sort == "due" and has_due else (
                 human_tasks.c.created_at, human_tasks.c.id)
             rows = conn.execute(stmt.order_by(*ordering).limit(k))
             for row in rows:
                 found.setdefault(row.id, task_from_row(row))
-        if len(found) >= k and query.sort == "due":
+        if len(found) >= k and sort == "due":
             break      # undated tasks sort after every dated one
-    return sorted(found.values(), key=lambda t: _sort_key(t, query.sort))[:k]
+    return sorted(found.values(), key=lambda t: _sort_key(t, sort))[:k]
 
 
 def inbox(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock) -> Inbox:
-    total = _count(conn, _parts(viewer, query, clock, True) + _parts(viewer, query, clock, False))
+    dated, undated = _parts(viewer, query, clock, True), _parts(viewer, query, clock, False)
+    total = _count(conn, dated + undated)
     first = (query.page - 1) * query.per_page
-    tasks = _top(conn, viewer, query, clock, first + query.per_page)[first:]
+    tasks = _top(conn, dated, undated, query.sort, first + query.per_page)[first:]
     rows = tuple(InboxRow(t, clock.of(t), case_number(t.case_id)) for t in tasks)
     return Inbox(rows, min(total, COUNT_CAP), total > COUNT_CAP, query.page, query.per_page)
 
