@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from engine import directory, resources, tokens
+from engine.auditkey import key_file
 from engine.clock import SHANGHAI, FrozenClock
 from engine.db import Database
 from engine.services import WORKFLOWS, Govflow
@@ -117,17 +118,22 @@ def postgres_database() -> Iterator[str]:
 # -- the server ------------------------------------------------------------------------------
 
 class Server:
-    """`govflow serve` in a process group of its own, on a free loopback port."""
+    """`govflow serve` in a process group of its own, on a free loopback port, acting as
+    of `now`, with this process's audit key."""
 
-    def __init__(self, url: str, workers: int, folder: Path) -> None:
+    def __init__(self, url: str, workers: int, folder: Path, *, scheduler: bool = False,
+                 now: dt.datetime = NOW) -> None:
         self.port = _free_port()
         self.log = folder / f"server-{self.port}.log"
         env = {**os.environ, "GOVFLOW_DATABASE_URL": url,
-               "GOVFLOW_NOW": NOW.isoformat(), "GOVFLOW_INSTANCE": str(folder),
+               "GOVFLOW_NOW": now.isoformat(), "GOVFLOW_INSTANCE": str(folder),
                "GOVFLOW_SECRET_KEY": "bench-" + secrets.token_hex(16),
                "GOVFLOW_ATTACHMENTS_DIR": str(folder / "attachments")}
+        if not os.environ.get("GOVFLOW_AUDIT_KEY"):
+            env["GOVFLOW_AUDIT_KEY_FILE"] = str(key_file().resolve())
         command = [*scheduler_command()[:-1], "serve", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--workers", str(workers), "--no-scheduler"]
+                   "--port", str(self.port), "--workers", str(workers),
+                   *([] if scheduler else ["--no-scheduler"])]
         with self.log.open("w") as out:
             self.process = subprocess.Popen(command, env=env, stdout=out,
                                             stderr=subprocess.STDOUT, start_new_session=True)
@@ -138,8 +144,8 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break
-            with contextlib.suppress(OSError):
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+            with contextlib.suppress(OSError), contextlib.closing(conn):
                 conn.request("GET", "/readyz")
                 if conn.getresponse().status == 200:
                     return
@@ -147,15 +153,23 @@ class Server:
         self.stop()
         raise RuntimeError(f"govflow serve did not get ready:\n{self.log.read_text()[-2000:]}")
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU of every process of the server's group (Linux /proc)."""
-        total = 0
+    def _group(self) -> Iterator[tuple[Path, list[str]]]:
+        """Each process of the server's group: its /proc folder and its stat fields."""
         for stat in Path("/proc").glob("[0-9]*/stat"):
             with contextlib.suppress(OSError, ValueError, IndexError):
                 fields = stat.read_text().rsplit(")", 1)[1].split()
                 if int(fields[2]) == self.process.pid:  # the process group
-                    total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+                    yield stat.parent, fields
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of every process of the server's group (Linux /proc)."""
+        ticks = sum(int(fields[11]) + int(fields[12]) for _, fields in self._group())
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def processes(self) -> dict[int, str]:
+        """Pid -> command line of every process of the server's group."""
+        return {int(folder.name): (folder / "cmdline").read_bytes().replace(b"\0", b" ")
+                .decode() for folder, _ in self._group()}
 
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -335,8 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="govflow bench http", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--database", help="a PostgreSQL URL to use instead of starting a "
-                        "throwaway server (its schema is upgraded; bench users are added)")
+    parser.add_argument("--database", help="an empty PostgreSQL database (URL) to use "
+                        "instead of starting a throwaway server")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--cases", type=int, default=240, help="completions per run")
     parser.add_argument("--gets", type=int, default=100, help="GETs per client per run")
