@@ -31,7 +31,7 @@ from . import (
 )
 from .access import Viewer
 from .calendar import Deadline
-from .errors import EngineError, InvalidTaskData, InvalidToken, NotAllowed, ProcessNotFound
+from .errors import EngineError, InvalidTaskData, NotAllowed, ProcessNotFound
 from .models import CaseView, MessageDelivery, TaskView
 from .profile import fill_limits
 from .schema import cases, groups, memberships, users
