@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, Connection, exists, false, or_, select, tr
 from . import directory
 from .errors import CaseNotFound, TaskNotFound
 from .models import TaskView
-from .schema import case_copies, cases, group_supervisors, human_tasks, task_candidates
+from .rawsql import RawSQL
+from .schema import case_copies, cases, human_tasks, task_candidates
 
 ADMIN_GROUP = "administrators"
 # The data authority oversees every department's work (supervision, overdue, 催办).
@@ -54,9 +55,12 @@ class Viewer:
         return self.groups | self.supervises
 
 
+_SUPERVISED = "SELECT group_name FROM group_supervisors WHERE username = :username"
+
+
 def load_viewer(conn: Connection, username: str, display_name: str = "") -> Viewer:
-    supervised = frozenset(conn.execute(select(group_supervisors.c.group_name).where(
-        group_supervisors.c.username == username)).scalars())
+    """Read once per request: two indexed statements on the raw cursor (engine/rawsql.py)."""
+    supervised = frozenset(RawSQL.of(conn).column(conn, _SUPERVISED, {"username": username}))
     return Viewer(username, directory.groups_of(conn, username), display_name or username,
                   supervised)
 

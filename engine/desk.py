@@ -31,7 +31,7 @@ from . import (
 )
 from .access import Viewer
 from .calendar import Deadline
-from .errors import EngineError, InvalidTaskData, InvalidToken, NotAllowed, ProcessNotFound
+from .errors import EngineError, InvalidTaskData, NotAllowed, ProcessNotFound
 from .models import CaseView, MessageDelivery, TaskView
 from .profile import fill_limits
 from .schema import cases, groups, memberships, users
@@ -117,8 +117,8 @@ class Desk:
     def session_viewer(self, session_id: str) -> Viewer | None:
         """The signed-in user of a live session; None once it was closed."""
         with self.gf.db.read() as conn:
-            username = sessions.session_user(conn, session_id)
-        return None if username is None else self.viewer(username)
+            found = sessions.session_user(conn, session_id)
+            return None if found is None else access.load_viewer(conn, *found)
 
     def close_session(self, session_id: str) -> None:
         with self.gf.db.write() as conn:
@@ -163,9 +163,16 @@ class Desk:
     # -- the inbox -----------------------------------------------------------------------
     def inbox(self, viewer: Viewer, query: inbox.InboxQuery) -> tuple[inbox.Inbox,
                                                                        dict[str, int]]:
+        """The inbox page: the tasks and how many each tab holds."""
         clock = self.sla_clock()
         with self.gf.db.read() as conn:
             return inbox.inbox(conn, viewer, query, clock), inbox.tab_counts(conn, viewer, clock)
+
+    def tasks(self, viewer: Viewer, query: inbox.InboxQuery) -> inbox.Inbox:
+        """The tasks alone (the API shows no tabs, so their counts are not read)."""
+        clock = self.sla_clock()
+        with self.gf.db.read() as conn:
+            return inbox.inbox(conn, viewer, query, clock)
 
     def processes(self) -> list[catalog.ProcessInfo]:
         with self.gf.db.read() as conn:
@@ -478,16 +485,16 @@ class Desk:
             tokens.revoke(conn, viewer.username, token_id, now=self.gf.now())
 
     def token_viewer(self, token: str) -> Viewer:
+        """The user a bearer token acts as, read in one transaction; the token's last use
+        is written at most once a minute, so API reads never wait for the write lock."""
         now = self.gf.now()
         with self.gf.db.read() as conn:
-            username, token_id, stale = tokens.authenticate(conn, token, now=now)
-        if stale:
+            bearer = tokens.authenticate(conn, token, now=now)
+            viewer = access.load_viewer(conn, bearer.username, bearer.display_name)
+        if bearer.stale:
             with self.gf.db.write() as conn:
-                tokens.touch(conn, token_id, now=now)
-        found = self.viewer(username)
-        if found is None:
-            raise InvalidToken("the token's user is inactive")
-        return found
+                tokens.touch(conn, bearer.token_id, now=now)
+        return viewer
 
     # -- the resource catalog ------------------------------------------------------------
     def catalog(self, viewer: Viewer, search: str | None = None) -> list[resources.Dataset]:

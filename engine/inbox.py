@@ -3,17 +3,18 @@
 Each source of work is read on its own index in due-date order and stops after the
 rows the page needs: the tasks a user holds (`ix_human_tasks_assignee`) and the
 unclaimed open tasks of each of their groups (`ix_task_candidates_group`); the sources
-are merged in Python. Totals are counted up to COUNT_CAP (shown as "200+"). No read
+are merged in Python. Totals are counted in SQL up to COUNT_CAP (shown as "200+"). No read
 touches closed tasks or scans a whole group, so the cost follows the page, not the
 size of the history nor of the backlog (see bench/inbox.py).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, or_, select, true
+from sqlalchemy import Connection, Integer, Select, bindparam, func, or_, select, true, union
 
 from .access import Viewer, case_number, parse_case_number
 from .models import TaskView
@@ -64,48 +65,70 @@ class InboxQuery:
         object.__setattr__(self, "per_page", min(max(int(self.per_page or 25), 1), 200))
 
 
-def _sources(viewer: Viewer, view: str) -> list[tuple[Select[Any], Any]]:
+@dataclass(frozen=True)
+class _Shape:
+    """What decides the statements of an inbox read; the values go in as parameters."""
+
+    view: str
+    state: str | None
+    sort: str
+    groups: int           # how many groups the user is in
+    supervises: int       # how many groups the user supervises
+    oversees_all: bool
+    process: bool         # filtered by process
+    search: bool          # searched by requester
+    number: bool          # ... or by a case number
+
+
+@dataclass(frozen=True)
+class _Plan:
+    count: Select[Any] | None          # distinct tasks, up to COUNT_CAP + 1
+    dated: tuple[Select[Any], ...]     # each source's first :k tasks with a due date
+    undated: tuple[Select[Any], ...]   # ... and without
+
+
+def _sources(shape: _Shape) -> list[tuple[Select[Any], Any]]:
     """One SELECT per source of work, with the (due, created, id) columns of its index.
 
     The tasks a user holds walk `ix_human_tasks_assignee` (assignee, state, due_at,
     created_at, id); each of their groups walks `ix_task_candidates_group` (group,
     is_open, due_at, created_at, task_id). Both carry the whole inbox order.
     """
+    view = shape.view
     sources: list[tuple[Select[Any], Any]] = []
     if view != "groups":
-        sources.append((select(human_tasks).where(human_tasks.c.assignee == viewer.username,
-                                                  human_tasks.c.state == "open"),
-                        (human_tasks.c.due_at, human_tasks.c.created_at, human_tasks.c.id)))
-    if view == "overdue" and viewer.oversees_all:  # every department's late work
+        sources.append((select(human_tasks).where(
+            human_tasks.c.assignee == bindparam("username"), human_tasks.c.state == "open"),
+            (human_tasks.c.due_at, human_tasks.c.created_at, human_tasks.c.id)))
+    if view == "overdue" and shape.oversees_all:  # every department's late work
         sources.append((select(human_tasks).where(human_tasks.c.state == "open"),
                         (human_tasks.c.due_at, human_tasks.c.created_at, human_tasks.c.id)))
         return sources
     if view == "overdue":  # the groups a user supervises, claimed or not
-        for group in sorted(viewer.supervises):
+        for i in range(shape.supervises):
             sources.append((
                 select(human_tasks).select_from(task_candidates)
                 .join(human_tasks, human_tasks.c.id == task_candidates.c.task_id)
-                .where(task_candidates.c.group_name == group,
+                .where(task_candidates.c.group_name == bindparam(f"supervised{i}"),
                        task_candidates.c.is_open == true()),
                 (task_candidates.c.due_at, task_candidates.c.created_at,
                  task_candidates.c.task_id)))
     if view != "mine":
-        for group in sorted(viewer.groups):
+        for i in range(shape.groups):
             sources.append((
                 select(human_tasks).select_from(task_candidates)
                 .join(human_tasks, human_tasks.c.id == task_candidates.c.task_id)
-                .where(task_candidates.c.group_name == group,
+                .where(task_candidates.c.group_name == bindparam(f"group{i}"),
                        task_candidates.c.is_open == true(), human_tasks.c.assignee.is_(None)),
                 (task_candidates.c.due_at, task_candidates.c.created_at,
                  task_candidates.c.task_id)))
     return sources
 
 
-def _narrow(stmt: Select[Any], order: Any, query: InboxQuery, clock: SlaClock,
-            dated: bool) -> Select[Any] | None:
+def _narrow(stmt: Select[Any], order: Any, shape: _Shape, dated: bool) -> Select[Any] | None:
     """Apply the filters to one source; None when no task of it can match."""
     due = order[0]
-    state = "overdue" if query.view == "overdue" else query.state
+    state = "overdue" if shape.view == "overdue" else shape.state
     if not dated:
         if state not in (None, "no_deadline"):
             return None
@@ -114,50 +137,78 @@ def _narrow(stmt: Select[Any], order: Any, query: InboxQuery, clock: SlaClock,
         return None
     else:
         stmt = stmt.where(due.is_not(None))
+    last_second, due_soon_until = bindparam("last_second"), bindparam("due_soon_until")
     if state == "overdue":
-        stmt = stmt.where(due <= clock.last_second)
+        stmt = stmt.where(due <= last_second)
     elif state == "due_soon":
-        stmt = stmt.where(due > clock.last_second, due <= clock.due_soon_until(),
+        stmt = stmt.where(due > last_second, due <= due_soon_until,
                           human_tasks.c.due_provisional.is_(False))
     elif state == "on_time":
-        stmt = stmt.where(due > clock.due_soon_until(), human_tasks.c.due_provisional.is_(False))
+        stmt = stmt.where(due > due_soon_until, human_tasks.c.due_provisional.is_(False))
     elif state == "provisional":
-        stmt = stmt.where(due > clock.last_second, human_tasks.c.due_provisional.is_(True))
-    if query.process_id:
-        stmt = stmt.where(human_tasks.c.process_id == query.process_id)
-    if query.search and query.search.strip():
-        text = query.search.strip()
-        number = parse_case_number(text)
-        by_number = [human_tasks.c.case_id == number] if number is not None else []
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(or_(human_tasks.c.requester.like(f"%{escaped}%", escape="\\"),
+        stmt = stmt.where(due > last_second, human_tasks.c.due_provisional.is_(True))
+    if shape.process:
+        stmt = stmt.where(human_tasks.c.process_id == bindparam("process_id"))
+    if shape.search:
+        by_number = [human_tasks.c.case_id == bindparam("number")] if shape.number else []
+        stmt = stmt.where(or_(human_tasks.c.requester.like(bindparam("like"), escape="\\"),
                               *by_number))
     return stmt
 
 
-def _parts(viewer: Viewer, query: InboxQuery, clock: SlaClock, dated: bool) -> list[
-        tuple[Select[Any], Any]]:
-    found = []
-    for stmt, order in _sources(viewer, query.view):
-        narrowed = _narrow(stmt, order, query, clock, dated)
-        if narrowed is not None:
-            found.append((narrowed, order))
-    return found
+@functools.lru_cache(maxsize=512)
+def _plan(shape: _Shape) -> _Plan:
+    """The statements of one shape of read, built once: each read only binds its values,
+    and SQLAlchemy reuses the compiled SQL without building or hashing it again."""
+    parts: dict[bool, list[tuple[Select[Any], Any]]] = {True: [], False: []}
+    for dated in (True, False):
+        for stmt, order in _sources(shape):
+            narrowed = _narrow(stmt, order, shape, dated)
+            if narrowed is not None:
+                parts[dated].append((narrowed, order))
+    k = bindparam("k", type_=Integer)
+    top = {dated: tuple(
+        stmt.order_by(*(order if shape.sort == "due" and dated else (
+            human_tasks.c.created_at, human_tasks.c.id))).limit(k)
+        for stmt, order in found) for dated, found in parts.items()}
+    return _Plan(_count_statement(parts[True] + parts[False]), top[True], top[False])
 
 
-def _count(conn: Connection, parts: list[tuple[Select[Any], Any]]) -> int:
-    """Distinct tasks over all parts, counting at most COUNT_CAP + 1.
+def _count_statement(parts: list[tuple[Select[Any], Any]]) -> Select[Any] | None:
+    """Distinct tasks over all parts, counted in one statement up to COUNT_CAP + 1.
 
-    Each part reads at most COUNT_CAP + 1 ids off its index range; a task offered to
-    two of the user's groups counts once.
+    Each part reads at most COUNT_CAP + 1 ids off its index range; the UNION counts a
+    task offered to two of the user's groups once.
     """
-    seen: set[str] = set()
-    for stmt, _ in parts:
-        seen.update(conn.execute(stmt.with_only_columns(human_tasks.c.id)
-                                 .limit(COUNT_CAP + 1)).scalars())
-        if len(seen) > COUNT_CAP:
-            break
-    return len(seen)
+    capped = [select(stmt.with_only_columns(human_tasks.c.id).limit(COUNT_CAP + 1)
+                     .subquery().c.id) for stmt, _ in parts]
+    if not capped:
+        return None
+    ids = union(*capped) if len(capped) > 1 else capped[0]
+    return select(func.count()).select_from(ids.subquery())
+
+
+def _bind(viewer: Viewer, query: InboxQuery, clock: SlaClock) -> tuple[_Shape, dict[str, Any]]:
+    """The shape of this read and the values it binds."""
+    params: dict[str, Any] = {"username": viewer.username, "last_second": clock.last_second,
+                              "due_soon_until": clock.due_soon_until()}
+    params.update((f"group{i}", g) for i, g in enumerate(sorted(viewer.groups)))
+    params.update((f"supervised{i}", g) for i, g in enumerate(sorted(viewer.supervises)))
+    text = (query.search or "").strip()
+    number = parse_case_number(text) if text else None
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["like"] = f"%{escaped}%"
+        params["number"] = number
+    if query.process_id:
+        params["process_id"] = query.process_id
+    return _Shape(query.view, query.state, query.sort, len(viewer.groups),
+                  len(viewer.supervises), viewer.oversees_all, bool(query.process_id),
+                  bool(text), number is not None), params
+
+
+def _count(conn: Connection, plan: _Plan, params: dict[str, Any]) -> int:
+    return 0 if plan.count is None else int(conn.execute(plan.count, params).scalar_one())
 
 
 def _sort_key(task: TaskView, sort: str) -> tuple[Any, ...]:
@@ -165,26 +216,26 @@ def _sort_key(task: TaskView, sort: str) -> tuple[Any, ...]:
     return (key is None, key or task.created_at, task.created_at, task.id)
 
 
-def _top(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock,
+def _top(conn: Connection, plan: _Plan, params: dict[str, Any], sort: str,
          k: int) -> list[TaskView]:
     """The first k tasks in order: each source gives its own first k, walking its index."""
     found: dict[str, TaskView] = {}
-    for dated in (True, False):
-        for stmt, order in _parts(viewer, query, clock, dated):
-            ordering = order if query.sort == "due" and dated else (
-                human_tasks.c.created_at, human_tasks.c.id)
-            rows = conn.execute(stmt.order_by(*ordering).limit(k))
-            for row in rows:
+    params = {**params, "k": k}
+    for statements in (plan.dated, plan.undated):
+        for stmt in statements:
+            for row in conn.execute(stmt, params):
                 found.setdefault(row.id, task_from_row(row))
-        if len(found) >= k and query.sort == "due":
+        if len(found) >= k and sort == "due":
             break      # undated tasks sort after every dated one
-    return sorted(found.values(), key=lambda t: _sort_key(t, query.sort))[:k]
+    return sorted(found.values(), key=lambda t: _sort_key(t, sort))[:k]
 
 
 def inbox(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock) -> Inbox:
-    total = _count(conn, _parts(viewer, query, clock, True) + _parts(viewer, query, clock, False))
+    shape, params = _bind(viewer, query, clock)
+    plan = _plan(shape)
+    total = _count(conn, plan, params)
     first = (query.page - 1) * query.per_page
-    tasks = _top(conn, viewer, query, clock, first + query.per_page)[first:]
+    tasks = _top(conn, plan, params, query.sort, first + query.per_page)[first:]
     rows = tuple(InboxRow(t, clock.of(t), case_number(t.case_id)) for t in tasks)
     return Inbox(rows, min(total, COUNT_CAP), total > COUNT_CAP, query.page, query.per_page)
 
@@ -193,7 +244,6 @@ def tab_counts(conn: Connection, viewer: Viewer, clock: SlaClock) -> dict[str, i
     """How many tasks each tab holds, capped like the inbox total."""
     counts = {}
     for view in ("mine", "groups", "overdue"):
-        query = InboxQuery(view=view)
-        parts = _parts(viewer, query, clock, True) + _parts(viewer, query, clock, False)
-        counts[view] = min(_count(conn, parts), COUNT_CAP)
+        shape, params = _bind(viewer, InboxQuery(view=view), clock)
+        counts[view] = min(_count(conn, _plan(shape), params), COUNT_CAP)
     return counts

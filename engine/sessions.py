@@ -13,6 +13,7 @@ import secrets
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from .rawsql import RawSQL
 from .schema import user_preferences, web_sessions
 
 LANGUAGES = ("zh", "en")
@@ -31,14 +32,22 @@ def open_session(conn: Connection, username: str, *, now: dt.datetime,
     return session_id
 
 
-def session_user(conn: Connection, session_id: str) -> str | None:
-    """The user a live session belongs to, or None once it was closed.
+# Every page request runs this lookup: one indexed statement on the raw cursor (see
+# engine/rawsql.py), the session and its user together.
+_SESSION_USER = (
+    "SELECT u.username, u.display_name FROM web_sessions s"
+    " JOIN users u ON u.username = s.username WHERE s.id_hash = :id_hash AND u.is_active")
+
+
+def session_user(conn: Connection, session_id: str) -> tuple[str, str] | None:
+    """The active user (name, display name) a live session belongs to; None once the
+    session was closed or the user deactivated.
 
     The cookie itself is signed with its time, and the web refuses one older than the
     session lifetime; the rows of such sessions go at the next sign-in.
     """
-    return conn.execute(select(web_sessions.c.username)
-                        .where(web_sessions.c.id_hash == _digest(session_id or ""))).scalar()
+    row = RawSQL.of(conn).one(conn, _SESSION_USER, {"id_hash": _digest(session_id or "")})
+    return None if row is None else (str(row[0]), str(row[1]))
 
 
 def close_session(conn: Connection, session_id: str) -> None:

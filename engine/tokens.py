@@ -10,11 +10,13 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection, insert, select, update
 
 from . import directory
-from .errors import EngineError, InvalidToken, NotFound
+from .errors import InvalidToken, NotFound
+from .rawsql import RawSQL
 from .schema import api_tokens
 
 PREFIX = "gft_"
@@ -44,37 +46,47 @@ def create(conn: Connection, username: str, name: str, *, now: dt.datetime) -> s
     return token
 
 
-def authenticate(conn: Connection, token: str, *, now: dt.datetime) -> tuple[str, int, bool]:
-    """Return the user a token acts as, its id and whether `touch` is due; or raise.
+class Bearer(NamedTuple):
+    username: str
+    token_id: int
+    display_name: str
+    stale: bool  # last noted as used more than TOUCH_EVERY ago: `touch` is due
+
+
+# Every API request runs this lookup: one indexed statement on the raw cursor (see
+# engine/rawsql.py), the token and its user together.
+_AUTHENTICATE = (
+    "SELECT t.id, t.username, t.revoked_at, t.last_used_at, u.display_name, u.is_active"
+    " FROM api_tokens t JOIN users u ON u.username = t.username"
+    " WHERE t.token_hash = :token_hash")
+_TOUCH = (
+    "UPDATE api_tokens SET last_used_at = :now WHERE id = :token_id"
+    " AND (last_used_at IS NULL OR last_used_at < :stale_before)")
+
+
+def authenticate(conn: Connection, token: str, *, now: dt.datetime) -> Bearer:
+    """Return the user a token acts as and whether `touch` is due; or raise.
 
     Only reads: a request with a token used within the last minute writes nothing, so
     API reads never wait for the write lock just to note when the token was used.
     """
-    row = conn.execute(select(api_tokens.c.id, api_tokens.c.username, api_tokens.c.revoked_at,
-                              api_tokens.c.last_used_at)
-                       .where(api_tokens.c.token_hash == _digest(token or ""))).first()
-    if row is None or row.revoked_at is not None:
+    raw = RawSQL.of(conn)
+    row = raw.one(conn, _AUTHENTICATE, {"token_hash": _digest(token or "")})
+    if row is None or row[2] is not None:
         raise InvalidToken("the bearer token is unknown or revoked")
-    if not _active(conn, row.username):
+    token_id, username, _, last_used, display_name, active = row
+    if not active:
         raise InvalidToken("the token's user is inactive")
-    stale = row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY
-    return str(row.username), int(row.id), stale
+    last_used = raw.read_when(last_used)
+    stale = last_used is None or now - last_used >= TOUCH_EVERY
+    return Bearer(str(username), int(token_id), str(display_name), stale)
 
 
 def touch(conn: Connection, token_id: int, *, now: dt.datetime) -> None:
     """Note when a token was last used (at most once per `TOUCH_EVERY`)."""
-    conn.execute(update(api_tokens).where(
-        api_tokens.c.id == token_id,
-        (api_tokens.c.last_used_at.is_(None)) | (api_tokens.c.last_used_at < now - TOUCH_EVERY)
-    ).values(last_used_at=now))
-
-
-def _active(conn: Connection, username: str) -> bool:
-    try:
-        directory.require_user(conn, username)
-    except EngineError:
-        return False
-    return True
+    raw = RawSQL.of(conn)
+    raw.run(conn, _TOUCH, {"now": raw.when(now), "token_id": token_id,
+                           "stale_before": raw.when(now - TOUCH_EVERY)})
 
 
 def of_user(conn: Connection, username: str) -> list[TokenInfo]:

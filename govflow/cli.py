@@ -512,9 +512,21 @@ def scheduler() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
+@click.option("--workers", default=1, type=click.IntRange(1, 64),
+              help="Worker processes; 2 or more run under gunicorn with the scheduler "
+                   "in a process of its own.")
+@click.option("--threads", default=None, type=click.IntRange(1, 64),
+              help="Threads per worker process (8 with one worker, else 4).")
 @click.option("--no-scheduler", is_flag=True, help="Leave timers to a separate scheduler.")
-def serve(host: str, port: int, no_scheduler: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int | None, no_scheduler: bool) -> None:
     """Serve the web app, with the scheduler in-process unless --no-scheduler."""
+    from govflow import server
+
+    if workers > 1:
+        click.echo(f"govflow is serving on http://{host}:{port}/ with {workers} workers")
+        server.serve_workers(host, port, workers, threads or server.THREADS,
+                             scheduler=not no_scheduler)
+        return
     from waitress import serve as waitress_serve
 
     from govflow.scheduler import build_scheduler
@@ -525,7 +537,7 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     if not no_scheduler:
         build_scheduler(gf, blocking=False).start()
     click.echo(f"govflow is serving on http://{host}:{port}/")
-    waitress_serve(app, host=host, port=port, threads=8)
+    waitress_serve(app, host=host, port=port, threads=threads or 8)
 
 
 @main.group()
@@ -547,6 +559,15 @@ def bench_engine(args: tuple[str, ...]) -> None:
 def bench_inbox(args: tuple[str, ...]) -> None:
     """Inbox query and page latency at 10k and 1M tasks."""
     from bench.inbox import main as run
+
+    sys.exit(run(list(args)))
+
+
+@bench.command("http", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_http(args: tuple[str, ...]) -> None:
+    """The JSON API under load from real server processes, on SQLite and PostgreSQL."""
+    from bench.http import main as run
 
     sys.exit(run(list(args)))
 

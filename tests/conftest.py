@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from bench.postgres import PostgresServer
 from engine import directory, resources
 from engine.clock import SHANGHAI, FrozenClock
 from engine.db import Database
 from engine.services import Govflow
-from tests.support.postgres import PostgresServer
 
 DEMO_GROUPS = {
     "data_authority": ("数据主管部门", "role"),

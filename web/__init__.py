@@ -8,6 +8,8 @@ environment variables and the test overrides.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -101,7 +103,13 @@ def _ensure_secret_key(app: Flask) -> None:
         return
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
+        # Several worker processes may start at once: each writes a whole key aside and
+        # links it into place, so every worker reads the one key that won.
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
+        aside = path.with_name(f"secret_key.{os.getpid()}")
+        aside.write_text(secrets.token_hex(32), encoding="utf-8")
+        aside.chmod(0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)
+        aside.unlink()
     app.config["SECRET_KEY"] = path.read_text(encoding="utf-8").strip()

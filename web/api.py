@@ -181,7 +181,7 @@ def case_history(case_id: int) -> Any:
 @bp.route("/tasks")
 def list_tasks() -> Any:
     args = request.args
-    found, _ = desk().inbox(g.user, InboxQuery(
+    found = desk().tasks(g.user, InboxQuery(
         view=args.get("view", "mine"), process_id=args.get("process_id"),
         state=args.get("state"), search=args.get("q"), page=int_arg(args, "page", 1),
         per_page=int_arg(args, "per_page", 50, largest=200)))

@@ -1,12 +1,14 @@
 """Probes for a load balancer or an orchestrator: no sign-in, no session, JSON.
 
-/healthz says the process serves requests (liveness); /readyz says it can do its work:
+/healthz says the process serves requests (liveness) and names it by process id, so
+an operator sees which of several workers answered; /readyz says it can do its work:
 the database answers, its schema is the one this code needs, and the audit key is there
 (readiness).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Blueprint, current_app
@@ -18,7 +20,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    return {"status": "ok"}
+    return {"status": "ok", "pid": os.getpid()}
 
 
 @bp.get("/readyz")

@@ -120,3 +120,23 @@ def test_a_case_survives_a_restart_of_the_engine(gf: Govflow, clock) -> None:
     fresh = Govflow(gf.db, clock=clock, verify_state=True)
     case = fresh.complete_task(task.id, "alice", {"decision": "approve"})
     assert case.status == "completed"
+
+
+def test_inbox_totals_are_the_tasks_listed_each_counted_once(gf: Govflow, clock) -> None:
+    """Totals are counted in SQL over every source of work: a task that two sources reach
+    (held by a supervisor of its group) counts once."""
+    from engine import access, inbox
+    from engine.sla import SlaClock
+
+    gf.set_supervisor("dept_health", "amy")
+    held, waiting = (gf.start_case("share_request", CONDITIONAL).tasks[0] for _ in range(2))
+    gf.claim_task(held.id, "amy")
+    clock.advance(days=40)  # both overdue
+    for view in ("all", "mine", "groups", "overdue"):
+        page = gf.inbox("amy", view=view)
+        assert page.total == len(page.tasks) == len({t.id for t in page.tasks}), view
+    assert {t.id for t in gf.inbox("amy", view="overdue").tasks} == {held.id, waiting.id}
+    with gf.db.read() as conn:
+        counts = inbox.tab_counts(conn, access.load_viewer(conn, "amy"),
+                                  SlaClock(gf.calendar, gf.now()))
+    assert counts == {"mine": 1, "groups": 1, "overdue": 2}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from engine.db import Database
@@ -10,7 +11,7 @@ from tests.web.conftest import make_app
 
 
 def test_a_served_database_at_head_is_live_and_ready(client) -> None:
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "pid": os.getpid()}
     ready = client.get("/readyz")
     assert (ready.status_code, ready.get_json()) == (200, {"status": "ready"})
 

@@ -1,0 +1,61 @@
+"""`govflow serve --workers 2`: two worker processes and a scheduler process of its own,
+on a real loopback port; an API read writes nothing to the database."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bench.http import Server
+from engine import tokens
+from engine.services import Govflow
+from govflow.scheduler import run_jobs_once
+
+REQUEST = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil", "data_items": ["姓名"]}
+
+
+def _get(port: int, path: str, token: str | None = None) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    assert response.status == 200, body[:300]
+    return json.loads(body)
+
+
+def test_two_workers_answer_from_two_processes_and_a_read_writes_nothing(
+        gf: Govflow, database_url: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GOVFLOW_NOTIFY_LOG", str(tmp_path / "notify.log"))
+    tasks = [gf.start_case("share_request", REQUEST, user="carl").tasks[0] for _ in range(3)]
+    gf.claim_task(tasks[0].id, "alice")
+    run_jobs_once(gf)  # nothing left for the server's scheduler to write while we watch
+    with gf.db.write() as conn:
+        token = tokens.create(conn, "alice", "sync", now=gf.now())
+    server = Server(database_url, 2, tmp_path, scheduler=True, now=gf.now())
+    try:
+        commands = server.processes()
+        assert sum("scheduler" in c for c in commands.values()) == 1, commands
+        # connections open at once, so both workers accept some
+        with ThreadPoolExecutor(16) as clients:
+            pids = set(clients.map(lambda _: _get(server.port, "/healthz")["pid"], range(400)))
+        workers = {pid for pid, c in commands.items() if " serve " in c} - {server.process.pid}
+        assert pids == workers and len(pids) == 2, (pids, commands)
+
+        _get(server.port, "/api/v1/tasks", token)  # the token's first use is noted once
+        database = database_url.removeprefix("sqlite:///")
+        with sqlite3.connect(database) as watcher:
+            before = watcher.execute("PRAGMA data_version").fetchone()
+            pages = [_get(server.port, f"/api/v1/tasks?view={view}", token)
+                     for view in ("all", "mine", "groups") for _ in range(5)]
+            # data_version moves when any other connection commits a change
+            assert watcher.execute("PRAGMA data_version").fetchone() == before
+        for page in pages:
+            assert page["total"] == len(page["tasks"])
+        assert {p["total"] for p in pages} == {3, 1, 2}
+    finally:
+        server.stop()
+    assert server.processes() == {}
