@@ -6,7 +6,9 @@ them sent; a failure schedules the next attempt with exponential backoff, and af
 `max_attempts` failures the row is dead-lettered until an administrator resends it.
 
 A claim is a conditional UPDATE (status and lease checked in the WHERE clause), so
-several dispatchers on SQLite or PostgreSQL never send one row at the same time. A
+several dispatchers on SQLite or PostgreSQL never send one row at the same time; on
+PostgreSQL the candidates are read FOR UPDATE SKIP LOCKED, so concurrent claims take
+disjoint rows. A
 row left in `sending` with an expired lease belonged to a dispatcher that died while
 sending: it is claimed again *in doubt* (the first copy may have arrived), and a
 channel that cannot recognise the resend by its idempotency key counts a duplicate.
@@ -115,8 +117,10 @@ def _due(now: dt.datetime) -> Any:
 def claim(conn: Connection, now: dt.datetime, owner: str, policy: RetryPolicy,
           limit: int = 100) -> list[OutboxMessage]:
     """Take up to `limit` due messages for `owner`, each under a lease. Commit before sending."""
+    # PostgreSQL locks the candidates and skips those another claim holds right now, so
+    # dispatchers take disjoint batches instead of waiting for each other's commit.
     candidates = conn.execute(select(outbox).where(_due(now)).order_by(outbox.c.id)
-                              .limit(limit)).all()
+                              .limit(limit).with_for_update(skip_locked=True)).all()
     claimed = []
     for row in candidates:
         took = conn.execute(update(outbox).where(
