@@ -560,6 +560,15 @@ def bench_reminders(args: tuple[str, ...]) -> None:
     sys.exit(run(list(args)))
 
 
+@bench.command("scheduler", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_scheduler(args: tuple[str, ...]) -> None:
+    """Schedulers: two at once, one killed, a backlog drained, a killed load of cases."""
+    from bench.scheduler import main as run
+
+    sys.exit(run(list(args)))
+
+
 # -- people: users, groups and memberships -------------------------------------------------
 
 def _people(gf: Govflow) -> Any:

@@ -18,7 +18,7 @@ from engine import directory, resources
 from engine.clock import SHANGHAI, FrozenClock
 from engine.db import Database
 from engine.services import Govflow
-from tests.support.postgres import PostgresServer
+from bench.postgres import PostgresServer
 
 DEMO_GROUPS = {
     "data_authority": ("数据主管部门", "role"),

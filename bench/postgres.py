@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL 15 server on a free loopback port, for the test session.
+"""A throwaway PostgreSQL 15 server on a free loopback port, for the tests and benchmarks.
 
 The server binaries ship with the machine image; they refuse to run as root, so the
 cluster is created and started as the `postgres` user in a directory it owns.
