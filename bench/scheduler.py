@@ -125,8 +125,21 @@ class Setting:
 
     def scheduler(self, now: dt.datetime, name: str) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{name}.log").open("ab")
-        return subprocess.Popen([*GOVFLOW, "scheduler"], env=self.env(now), stdout=log,
-                                stderr=subprocess.STDOUT)
+        process = subprocess.Popen([*GOVFLOW, "scheduler"], env=self.env(now), stdout=log,
+                                   stderr=subprocess.STDOUT)
+        CHILDREN.append(process)
+        return process
+
+
+#: Every process the benchmark started; those still running when it ends are killed.
+CHILDREN: list[subprocess.Popen[Any]] = []
+
+
+def _kill_children() -> None:
+    for process in CHILDREN:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -402,6 +415,7 @@ def killed_load(databases: Databases, folder: Path, count: int) -> Proof:
     env = Setting(folder, str(gf.db.url), "").env(TIMER_CASES_AT)
     loader = subprocess.Popen([sys.executable, "-c", LOADER, str(gf.db.url), str(count)],
                               env=env, stdout=subprocess.PIPE, text=True)
+    CHILDREN.append(loader)
     committed = []
     assert loader.stdout is not None
     while len(committed) < count // 2:
@@ -452,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
             contextlib.ExitStack() as stack:
         folder = Path(name)
         os.environ["GOVFLOW_INSTANCE"] = str(folder)
+        stack.callback(_kill_children)
         server_url = args.database_url
         if args.postgres:
             from bench.postgres import PostgresServer

@@ -94,7 +94,7 @@ class Holder:
 def impatient(url: str) -> str:
     """The same PostgreSQL database, but a statement waiting 3 s for a row lock fails: a
     sweep that queued behind the holder instead of skipping its rows fails the test."""
-    return url + "?options=-c%20lock_timeout%3D3000"
+    return url if url.startswith("sqlite") else url + "?options=-c%20lock_timeout%3D3000"
 
 
 def test_a_sweep_dying_mid_claim_leaves_its_reminders_to_the_next(gf: Govflow, clock, backend,
@@ -148,3 +148,21 @@ def test_a_dispatcher_dying_mid_claim_or_with_a_lease_loses_nothing(gf: Govflow,
         taken_over = outbox.claim(conn, gf.now(), "last", POLICY, limit=10)
     assert sorted(m.id for m in taken_over) == sorted(holder.ids)
     assert all(m.in_doubt and m.attempts == 3 for m in taken_over)
+
+
+def test_a_message_about_a_case_is_queued_while_a_scheduler_holds_the_case(
+        gf: Govflow, database_url: str) -> None:
+    """The timer sweep's case lock leaves the case's foreign keys usable: a reminder sweep
+    queueing a message about that case does not wait for it (waiting there, while holding
+    the reminder rows the timer's step cancels, was a deadlock on PostgreSQL)."""
+    from engine.db import claim_case
+
+    case_id = gf.start_case("share_request", REQUEST).id
+    # the sweep's transaction (on SQLite a deferred one, which leaves the writer alone)
+    with gf.db.engine.connect() as holder, holder.begin():
+        assert claim_case(holder, case_id)
+        other = Govflow(Database(impatient(database_url)), clock=gf.clock)
+        with other.db.write() as conn:
+            assert outbox.enqueue(conn, now=other.now(), kind="reminder", recipient="user:alice",
+                                  channel="in_app", case_id=case_id, payload={}, key="about")
+        other.db.dispose()
