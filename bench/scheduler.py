@@ -466,7 +466,6 @@ def main(argv: list[str] | None = None) -> int:
             contextlib.ExitStack() as stack:
         folder = Path(name)
         os.environ["GOVFLOW_INSTANCE"] = str(folder)
-        stack.callback(_kill_children)
         server_url = args.database_url
         if args.postgres:
             from bench.postgres import PostgresServer
@@ -475,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
             stack.callback(server.stop)
             server_url = server.url()
+        stack.callback(_kill_children)  # before the server stops
         databases = Databases(folder, server_url)
         backend = "PostgreSQL" if server_url else "SQLite"
         for scenario in args.scenarios:
