@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from .errors import NotFound
 from .schema import outbox
@@ -67,13 +67,21 @@ def enqueue(conn: Connection, *, now: dt.datetime, kind: str, recipient: str, ch
             rung: str | None = None, key: str | None = None) -> bool:
     """Write one message; a message whose key is already queued is not written twice."""
     key = key or f"{kind}:{uuid.uuid4().hex}"
-    if conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first():
-        return False
-    conn.execute(insert(outbox).values(
+    return conn.execute(_insert_new(conn).values(
         created_at=now, case_id=case_id, task_id=task_id, kind=kind, recipient=recipient,
         channel=channel, payload=payload, rung=rung, idempotency_key=key, status="pending",
-        attempts=0, next_attempt_at=now, duplicates=0))
-    return True
+        attempts=0, next_attempt_at=now, duplicates=0).returning(outbox.c.id)).first() is not None
+
+
+def _insert_new(conn: Connection) -> Any:
+    """INSERT that skips a row whose key is queued already, even by a transaction not yet
+    committed (two schedulers meeting the same need at once): the second waits for the
+    first and then writes nothing."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def enqueue_many(conn: Connection, messages: list[dict[str, Any]], now: dt.datetime) -> int:
@@ -92,9 +100,9 @@ def enqueue_many(conn: Connection, messages: list[dict[str, Any]], now: dt.datet
                      "kind": m["kind"], "recipient": m["recipient"], "channel": m["channel"],
                      "payload": m["payload"], "rung": m.get("rung"), "idempotency_key": m["key"],
                      "status": "pending", "attempts": 0, "next_attempt_at": now, "duplicates": 0})
-    if rows:
-        conn.execute(insert(outbox), rows)
-    return len(rows)
+    if not rows:
+        return 0
+    return len(conn.execute(_insert_new(conn).returning(outbox.c.id), rows).all())
 
 
 def _message(row: Any, in_doubt: bool = False) -> OutboxMessage:

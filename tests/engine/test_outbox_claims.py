@@ -166,3 +166,29 @@ def test_a_message_about_a_case_is_queued_while_a_scheduler_holds_the_case(
             assert outbox.enqueue(conn, now=other.now(), kind="reminder", recipient="user:alice",
                                   channel="in_app", case_id=case_id, payload={}, key="about")
         other.db.dispose()
+
+
+def test_two_transactions_queueing_one_key_at_once_write_it_once(gf: Govflow) -> None:
+    """Two workers meeting the same need at once (the calendar-gap warning, say): the
+    second waits for the first's commit and then writes nothing."""
+    import threading
+
+    def queue(conn) -> bool:  # type: ignore[no-untyped-def]
+        return outbox.enqueue(conn, now=gf.now(), kind="calendar_year_missing",
+                              recipient="administrators", channel="in_app", payload={},
+                              key="calendar_year_missing:2026-11-20:2027")
+
+    second: list[bool] = []
+    with gf.db.engine.connect() as first, first.begin():
+        assert queue(first)
+        thread = threading.Thread(target=lambda: second.append(_queue_in(gf, queue)))
+        thread.start()
+        thread.join(timeout=1)  # on PostgreSQL it waits on the uncommitted key
+    thread.join(timeout=30)
+    assert second == [False]
+    assert [m.kind for m in gf.outbox_messages()] == ["calendar_year_missing"]
+
+
+def _queue_in(gf: Govflow, queue) -> bool:  # type: ignore[no-untyped-def]
+    with gf.db.write() as conn:
+        return queue(conn)
