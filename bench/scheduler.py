@@ -480,12 +480,13 @@ def main(argv: list[str] | None = None) -> int:
         backend = "PostgreSQL" if server_url else "SQLite"
         for scenario in args.scenarios:
             if scenario == "drain":
-                proofs = [drain(databases, folder, args.timers, args.rate_cases)
-                          for _ in range(args.runs)]
+                print(f"drain on {backend}: {args.timers} due timers, {args.runs} runs",
+                      flush=True)
+                proofs = []
+                for _ in range(args.runs):
+                    proofs.append(drain(databases, folder, args.timers, args.rate_cases))
+                    print("  " + _figures(proofs[-1]), flush=True)
                 ratios = [p.figures["ratio"] for p in proofs]
-                print(f"drain on {backend}: {args.timers} due timers, {args.runs} runs")
-                for proof in proofs:
-                    print("  " + _figures(proof))
                 print(f"  median ratio timers/s / engine cases/s: {statistics.median(ratios):.2f}"
                       "   (target >= 0.5)")
             else:
@@ -493,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
                        "kill": lambda: killed_scheduler(databases, folder, args.timers),
                        "load": lambda: killed_load(databases, folder, args.cases)}[scenario]
                 proofs = [run()]
-                print(f"{scenario} on {backend}: " + _figures(proofs[0]))
+                print(f"{scenario} on {backend}: " + _figures(proofs[0]), flush=True)
             for proof in proofs:
                 for problem in proof.problems:
                     print(f"  FAILED: {problem}")
