@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from .auditkey import AuditKey, current_key
 from .directory import SYSTEM
 from .rawsql import RawSQL
+from .schema import audit_checkpoints as checkpoints_table
 from .schema import audit_events, cases, human_tasks
 
 GENESIS = "0" * 64
@@ -157,3 +158,61 @@ def _check_completions(conn: Connection, completed_by: dict[str, str]) -> list[s
             problems.append(f"case {task.case_id} task {task.id}: completed by "
                             f"{task.completed_by!r}, the audit trail records {recorded!r}")
     return problems
+
+
+def reseal(conn: Connection, now: dt.datetime, actor: str,
+           key: AuditKey | None = None) -> dict[int, int]:
+    """Re-chain a trail written before the audit key existed (every event an unkeyed
+    SHA-256 link) under the key, once; returns how many events each case had.
+
+    Refused, changing nothing, when any event is keyed already or any checkpoint exists
+    (a keyed trail is never rewritten), or when a chain is not intact as plain SHA-256
+    (a damaged trail is not blessed). Each case's chain then ends with an
+    `audit_resealed` event by `actor`, so the reseal is on the record."""
+    from .errors import EngineError
+
+    key = key or current_key()
+    if conn.execute(select(checkpoints_table.c.id).limit(1)).first() is not None:
+        raise EngineError("the audit trail is keyed and anchored already; it is never resealed")
+    events: dict[int, list[Any]] = {}
+    for row in conn.execute(select(audit_events).order_by(audit_events.c.case_id,
+                                                          audit_events.c.seq)):
+        events.setdefault(row.case_id, []).append(row)
+    heads = {row.id: (row.audit_head, row.audit_seq) for row in conn.execute(
+        select(cases.c.id, cases.c.audit_head, cases.c.audit_seq))}
+    problems = []
+    for case_id, rows in events.items():
+        prev = GENESIS
+        for seq, row in enumerate(rows, start=1):
+            body = _body(row.prev_hash, row.case_id, row.seq, _pending(row))
+            if key.mac(body) == row.hash:
+                raise EngineError("the audit trail is keyed already; it is never resealed")
+            if row.seq != seq or row.prev_hash != prev or hashlib.sha256(body).hexdigest() \
+                    != row.hash:
+                problems.append(f"case {case_id} event {row.seq}")
+                break
+            prev = row.hash
+        if heads.get(case_id) != (prev, len(rows)):
+            problems.append(f"case {case_id}: the case does not end its chain")
+    if problems:
+        raise EngineError("not an intact unkeyed trail, so it is not resealed: "
+                          + "; ".join(problems[:20]), problems=problems)
+    counted = {}
+    for case_id, rows in events.items():
+        rechained, head, seq = chain_rows(case_id, GENESIS, 0, [_pending(r) for r in rows], key)
+        sealed, head, seq = chain_rows(case_id, head, seq, [PendingEvent(
+            now, actor, "audit_resealed", details={"events": len(rows),
+                                                   "was": "unkeyed SHA-256"})], key)
+        for old, new in zip(rows, rechained, strict=True):
+            conn.execute(update(audit_events).where(audit_events.c.id == old.id).values(
+                prev_hash=new["prev_hash"], hash=new["hash"]))
+        write_events(conn, sealed)
+        conn.execute(update(cases).where(cases.c.id == case_id).values(audit_head=head,
+                                                                       audit_seq=seq))
+        counted[case_id] = len(rows)
+    return counted
+
+
+def _pending(row: Any) -> PendingEvent:
+    return PendingEvent(row.at, row.actor, row.action, row.task_id, row.element_id, row.rule,
+                        row.details)

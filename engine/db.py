@@ -150,15 +150,21 @@ class Database:
 
 def claim_case(conn: Connection, case_id: int) -> bool:
     """Lock a case row for the rest of this write transaction, or return False at once
-    when another transaction holds it (PostgreSQL's FOR UPDATE SKIP LOCKED), so several
-    schedulers share the due cases instead of moving the same one twice. On SQLite the
-    write transaction already holds the whole database."""
+    when another transaction holds it (PostgreSQL's SKIP LOCKED), so several schedulers
+    share the due cases instead of moving the same one twice. On SQLite the write
+    transaction already holds the whole database.
+
+    The lock is FOR NO KEY UPDATE, the one the case's own UPDATE takes: rows that only
+    refer to the case (an outbox message, a reminder) can still be written meanwhile.
+    FOR UPDATE would also block their foreign-key checks, and a reminder sweep that
+    holds the task's reminder rows while queueing a message about the case would
+    deadlock with the step that fires the case's timer and cancels those reminders."""
     if conn.dialect.name == "sqlite":
         return True
     return conn.execute(_CLAIM_CASE, {"case_id": case_id}).first() is not None
 
 
-_CLAIM_CASE = text("SELECT id FROM cases WHERE id = :case_id FOR UPDATE SKIP LOCKED")
+_CLAIM_CASE = text("SELECT id FROM cases WHERE id = :case_id FOR NO KEY UPDATE SKIP LOCKED")
 
 
 def alembic_config() -> Config:

@@ -19,6 +19,7 @@ from .calendar import Deadline, WorkCalendar, YearTable
 from .clock import SHANGHAI, parse_moment
 from .directory import SYSTEM
 from .model_limits import check_working_days
+from .outbox import enqueue
 from .runtime import record_deadline
 from .schema import calendar_years, human_tasks, outbox, task_candidates, timers
 
@@ -124,13 +125,14 @@ class CalendarUseCases:
         if not years:
             return
         listed = ", ".join(map(str, years))
-        conn.execute(insert(outbox).values(
-            created_at=self.now(), case_id=case_id, kind="calendar_year_missing",
-            recipient="administrators", channel="in_app",
-            payload={"years": years, "message":
-                     f"The holidays of {listed} are not entered; deadlines that reach them are "
-                     "provisional until they are, and no deemed decision is taken on them "
-                     "(`govflow calendar add-year FILE`)."}))
+        # keyed by day and years: two workers meeting the gap at once queue it once
+        enqueue(conn, now=self.now(), case_id=case_id, kind="calendar_year_missing",
+                recipient="administrators", channel="in_app",
+                key=f"calendar_year_missing:{midnight.date()}:{listed}",
+                payload={"years": years, "message":
+                         f"The holidays of {listed} are not entered; deadlines that reach them "
+                         "are provisional until they are, and no deemed decision is taken on "
+                         "them (`govflow calendar add-year FILE`)."})
 
     def warn_held_timers(self, now: dt.datetime) -> int:
         """Timers due on a provisional date do not fire (a provisional deadline never decides

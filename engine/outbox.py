@@ -6,7 +6,9 @@ them sent; a failure schedules the next attempt with exponential backoff, and af
 `max_attempts` failures the row is dead-lettered until an administrator resends it.
 
 A claim is a conditional UPDATE (status and lease checked in the WHERE clause), so
-several dispatchers on SQLite or PostgreSQL never send one row at the same time. A
+several dispatchers on SQLite or PostgreSQL never send one row at the same time; on
+PostgreSQL the candidates are read FOR UPDATE SKIP LOCKED, so concurrent claims take
+disjoint rows. A
 row left in `sending` with an expired lease belonged to a dispatcher that died while
 sending: it is claimed again *in doubt* (the first copy may have arrived), and a
 channel that cannot recognise the resend by its idempotency key counts a duplicate.
@@ -19,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from .errors import NotFound
 from .schema import outbox
@@ -65,13 +67,21 @@ def enqueue(conn: Connection, *, now: dt.datetime, kind: str, recipient: str, ch
             rung: str | None = None, key: str | None = None) -> bool:
     """Write one message; a message whose key is already queued is not written twice."""
     key = key or f"{kind}:{uuid.uuid4().hex}"
-    if conn.execute(select(outbox.c.id).where(outbox.c.idempotency_key == key)).first():
-        return False
-    conn.execute(insert(outbox).values(
+    return conn.execute(_insert_new(conn).values(
         created_at=now, case_id=case_id, task_id=task_id, kind=kind, recipient=recipient,
         channel=channel, payload=payload, rung=rung, idempotency_key=key, status="pending",
-        attempts=0, next_attempt_at=now, duplicates=0))
-    return True
+        attempts=0, next_attempt_at=now, duplicates=0).returning(outbox.c.id)).first() is not None
+
+
+def _insert_new(conn: Connection) -> Any:
+    """INSERT that skips a row whose key is queued already, even by a transaction not yet
+    committed (two schedulers meeting the same need at once): the second waits for the
+    first and then writes nothing."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def enqueue_many(conn: Connection, messages: list[dict[str, Any]], now: dt.datetime) -> int:
@@ -90,9 +100,9 @@ def enqueue_many(conn: Connection, messages: list[dict[str, Any]], now: dt.datet
                      "kind": m["kind"], "recipient": m["recipient"], "channel": m["channel"],
                      "payload": m["payload"], "rung": m.get("rung"), "idempotency_key": m["key"],
                      "status": "pending", "attempts": 0, "next_attempt_at": now, "duplicates": 0})
-    if rows:
-        conn.execute(insert(outbox), rows)
-    return len(rows)
+    if not rows:
+        return 0
+    return len(conn.execute(_insert_new(conn).returning(outbox.c.id), rows).all())
 
 
 def _message(row: Any, in_doubt: bool = False) -> OutboxMessage:
@@ -115,8 +125,10 @@ def _due(now: dt.datetime) -> Any:
 def claim(conn: Connection, now: dt.datetime, owner: str, policy: RetryPolicy,
           limit: int = 100) -> list[OutboxMessage]:
     """Take up to `limit` due messages for `owner`, each under a lease. Commit before sending."""
+    # PostgreSQL locks the candidates and skips those another claim holds right now, so
+    # dispatchers take disjoint batches instead of waiting for each other's commit.
     candidates = conn.execute(select(outbox).where(_due(now)).order_by(outbox.c.id)
-                              .limit(limit)).all()
+                              .limit(limit).with_for_update(skip_locked=True)).all()
     claimed = []
     for row in candidates:
         took = conn.execute(update(outbox).where(

@@ -13,7 +13,8 @@ The jurisdiction profile's [reminders] section changes the ladder per process or
 task. The sweep reads only `reminders` joined to `human_tasks` through the index on
 (state, fire_at); it never loads a workflow. A rung fires by a conditional UPDATE of
 its row, in the transaction that writes its outbox messages, so it is sent exactly
-once however many schedulers run. Completing the task cancels its pending rungs; a
+once however many schedulers run; on PostgreSQL each sweep skips the rows another
+holds (FOR UPDATE SKIP LOCKED). Completing the task cancels its pending rungs; a
 recomputed deadline moves them.
 """
 
@@ -191,9 +192,15 @@ _DUE = (select(reminders.c.id, reminders.c.task_id, reminders.c.case_id, reminde
 
 
 def due_rungs(conn: Connection, now: dt.datetime, limit: int) -> list[DueRung]:
-    """Pending rungs whose time has come, oldest first: one range of ix_reminders_due."""
+    """Pending rungs whose time has come, oldest first: one range of ix_reminders_due.
+
+    On PostgreSQL the rows are locked for the sweep's transaction and rows another sweep
+    holds are skipped (FOR UPDATE SKIP LOCKED), so several schedulers share a backlog
+    instead of queueing on one batch; a sweep that dies releases its rows with its
+    transaction. SQLite ignores the clause: its write transaction holds the database."""
     rows = conn.execute(_DUE.where(reminders.c.state == "pending", reminders.c.fire_at <= now)
-                        .order_by(reminders.c.fire_at).limit(limit))
+                        .order_by(reminders.c.fire_at).limit(limit)
+                        .with_for_update(skip_locked=True, of=reminders))
     return [DueRung(r.id, r.task_id, r.case_id, r.rung, r.fire_at, r.title, r.assignee,
                     tuple(r.candidate_groups or ()), r.due_at, r.process_id, r.element_id)
             for r in rows]

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import access, checkpoints, directory, inbox, queries, resources
 from .approvals import ApprovalUseCases
-from .audit import GENESIS, PendingEvent, chain_rows, verify, write_events
+from .audit import GENESIS, PendingEvent, chain_rows, reseal, verify, write_events
 from .auditkey import ensure_key
 from .calendar import Deadline, WorkCalendar
 from .clock import SHANGHAI, Clock, FrozenClock, clock_from_env, running_on
@@ -722,6 +722,14 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
         """Every chain, what it decides, the checkpoints and their log outside the database."""
         with self.db.read() as conn:
             return verify(conn) + checkpoints.verify(conn, checkpoints.log_path(self.db.url))
+
+    def reseal_audit(self, user: str) -> dict[int, int]:
+        """Re-chain a trail written before the audit key existed under the key, once, and
+        anchor it in a checkpoint (engine/audit.py `reseal`)."""
+        with self.db.write() as conn:
+            counted = reseal(conn, self.now(), user)
+        self.checkpoint_audit()
+        return counted
 
     def checkpoint_audit(self) -> checkpoints.Checkpoint | None:
         """Anchor the heads of the chains that grew since the last checkpoint."""

@@ -478,6 +478,16 @@ def checkpoint(gf: Govflow) -> Any:
     return f"audit checkpoint {made.id} anchors {made.cases} cases"
 
 
+@command(audit)
+@click.option("--user", required=True, help="Who reseals (recorded in every case's trail).")
+def reseal(gf: Govflow, user: str) -> Any:
+    """Once, after upgrading a database written before the audit key existed: re-chain
+    its unkeyed SHA-256 trail under the key. Refused if any part is keyed or damaged."""
+    counted = gf.reseal_audit(user)
+    return f"resealed the audit trails of {len(counted)} cases " \
+           f"({sum(counted.values())} events) under the audit key"
+
+
 @command(main, "backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_database(gf: Govflow, file: Path) -> Any:
@@ -577,6 +587,15 @@ def bench_http(args: tuple[str, ...]) -> None:
 def bench_reminders(args: tuple[str, ...]) -> None:
     """Reminder sweep time with 100k open tasks."""
     from bench.reminders import main as run
+
+    sys.exit(run(list(args)))
+
+
+@bench.command("scheduler", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_scheduler(args: tuple[str, ...]) -> None:
+    """Schedulers: two at once, one killed, a backlog drained, a killed load of cases."""
+    from bench.scheduler import main as run
 
     sys.exit(run(list(args)))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,21 @@ class Dispatcher:
         for message in claimed:
             self._deliver(message, result)
         return result
+
+    def drain(self, budget: float, limit: int = 100) -> DispatchResult:
+        """Dispatch batch after batch while a batch comes back full, for at most `budget`
+        seconds, so a backlog (after an outage, a 09:00 of reminders) goes out at once."""
+        started, total = time.monotonic(), DispatchResult()
+        while True:
+            result = self.dispatch(limit)
+            total.sent += result.sent
+            total.retried += result.retried
+            total.dead += result.dead
+            total.duplicates += result.duplicates
+            total.errors += result.errors
+            handled = result.sent + result.retried + result.dead
+            if handled < limit or time.monotonic() - started >= budget:
+                return total
 
     def _deliver(self, message: OutboxMessage, result: DispatchResult) -> None:
         channel = self.channels.get(message.channel)

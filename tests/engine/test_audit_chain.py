@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from engine import audit
+from engine.errors import EngineError
 from engine.schema import (
     audit_anchors,
     audit_checkpoints,
@@ -146,3 +147,47 @@ def test_another_key_cannot_vouch_for_the_trail(gf: Govflow, monkeypatch) -> Non
     problems = gf.verify_audit()
     assert any("content was altered" in p for p in problems)
     assert any("audit checkpoint 1 was altered (signed with key" in p for p in problems)
+
+
+def unkeyed(gf: Govflow) -> None:
+    """Rewrite every chain as a database written before the audit key existed held it."""
+    with gf.db.write() as conn:
+        for case_id in conn.execute(select(cases.c.id)).scalars():
+            prev, seq = audit.GENESIS, 0
+            for row in conn.execute(select(audit_events).where(audit_events.c.case_id == case_id)
+                                    .order_by(audit_events.c.seq)).all():
+                event = audit.PendingEvent(row.at, row.actor, row.action, row.task_id,
+                                           row.element_id, row.rule, row.details)
+                digest = hashlib.sha256(audit._body(prev, case_id, row.seq, event)).hexdigest()
+                conn.execute(update(audit_events).where(audit_events.c.id == row.id)
+                             .values(prev_hash=prev, hash=digest))
+                prev, seq = digest, row.seq
+            conn.execute(update(cases).where(cases.c.id == case_id)
+                         .values(audit_head=prev, audit_seq=seq))
+
+
+def test_a_legacy_unkeyed_trail_is_resealed_once_on_the_record(gf: Govflow) -> None:
+    granted, _ = granted_case(gf)
+    running = gf.start_case("share_request", REQUEST, user="carl").id
+    unkeyed(gf)
+    assert any("unkeyed SHA-256" in p for p in gf.verify_audit())
+
+    assert gf.reseal_audit("root") == {granted: 5, running: 2}
+    assert gf.verify_audit() == []
+    last = gf.get_case(granted).events[-1]
+    assert (last.action, last.actor, last.details["events"]) == ("audit_resealed", "root", 5)
+    with pytest.raises(EngineError, match="anchored already"):
+        gf.reseal_audit("root")  # once: a keyed, anchored trail is never rewritten
+
+
+def test_a_damaged_unkeyed_trail_is_not_resealed(gf: Govflow) -> None:
+    granted, _ = granted_case(gf)
+    unkeyed(gf)
+    with gf.db.write() as conn:  # edited after it was written, without recomputing
+        conn.execute(update(audit_events).where(audit_events.c.case_id == granted,
+                                                audit_events.c.seq == 2)
+                     .values(actor="mallory"))
+    before = gf.verify_audit()
+    with pytest.raises(EngineError, match=f"case {granted} event 2"):
+        gf.reseal_audit("root")
+    assert gf.verify_audit() == before  # nothing changed

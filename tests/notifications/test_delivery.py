@@ -211,3 +211,11 @@ def test_two_dispatchers_never_send_one_message_twice(gf: Govflow) -> None:
     assert second.dispatch().sent == 10  # only the other ten
     assert gf.outbox_counts()["sending"] == 10
     assert gf.unread_count("alice") == 10
+
+
+def test_one_drain_sends_a_backlog_larger_than_a_batch(gf: Govflow) -> None:
+    for n in range(250):
+        queue(gf, "user:alice", "in_app", key=f"k{n}")
+    dispatcher = Dispatcher(gf, {"in_app": InAppChannel(gf.db)}, POLICY)
+    assert dispatcher.drain(budget=60).sent == 250
+    assert gf.outbox_counts()["sent"] == 250 and gf.unread_count("alice") == 250
