@@ -75,21 +75,22 @@ class NotifyUseCases:
         data = case.data
         base = {"case_number": number, "process_name": case.deployed.name or
                 case.deployed.process_id, "received": local(case.started_at)}
-        payloads = {
-            "receipt": base,
-            "outcome": {**base, "result": self._result_payload(conn, data)},
-            "transfer": {**base, "to": self._group_title(conn, data.get("transferred_to"))},
-            "extension": {**base, "reasons": data.get("extension_reason") or ""},
+        payloads = {   # worded only when a notice needs them: most steps notify no party
+            "receipt": lambda: base,
+            "outcome": lambda: {**base, "result": self._result_payload(conn, data)},
+            "transfer": lambda: {**base, "to": self._group_title(conn,
+                                                                 data.get("transferred_to"))},
+            "extension": lambda: {**base, "reasons": data.get("extension_reason") or ""},
         }
         for kind, party in requested:
-            self._notify_party(conn, case.id, f"party_{kind}", party, payloads[kind])
+            self._notify_party(conn, case.id, f"party_{kind}", party, payloads[kind]())
         party = party_recipient(data)
         if party is None:
             return
         if started:
             self._notify_party(conn, case.id, "party_receipt", party, base)
         if case.status == "completed":
-            self._notify_party(conn, case.id, "party_outcome", party, payloads["outcome"])
+            self._notify_party(conn, case.id, "party_outcome", party, payloads["outcome"]())
 
     def _notify_party(self, conn: Connection, case_id: int, kind: str,
                       party: tuple[str, str], payload: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from .errors import NotFound
+from .rawsql import RawSQL
 from .schema import outbox
 
 STATUSES = ("pending", "sending", "sent", "dead")
@@ -65,12 +66,21 @@ class RetryPolicy:
 def enqueue(conn: Connection, *, now: dt.datetime, kind: str, recipient: str, channel: str,
             payload: dict[str, Any], case_id: int | None = None, task_id: str | None = None,
             rung: str | None = None, key: str | None = None) -> bool:
-    """Write one message; a message whose key is already queued is not written twice."""
-    key = key or f"{kind}:{uuid.uuid4().hex}"
-    return conn.execute(_insert_new(conn).values(
-        created_at=now, case_id=case_id, task_id=task_id, kind=kind, recipient=recipient,
-        channel=channel, payload=payload, rung=rung, idempotency_key=key, status="pending",
-        attempts=0, next_attempt_at=now, duplicates=0).returning(outbox.c.id)).first() is not None
+    """Write one message; a message whose key is already queued is not written twice (even
+    by a transaction not yet committed: the second waits for the first, then writes nothing).
+    Every step queues a few of these, so the statement runs on the raw cursor."""
+    raw = RawSQL.of(conn)
+    return raw.run(conn, _ENQUEUE, {
+        "created_at": raw.when(now), "case_id": case_id, "task_id": task_id, "kind": kind,
+        "recipient": recipient, "channel": channel, "payload": raw.doc(payload), "rung": rung,
+        "key": key or f"{kind}:{uuid.uuid4().hex}", "next_attempt_at": raw.when(now)}) == 1
+
+
+_ENQUEUE = (
+    "INSERT INTO outbox (created_at, case_id, task_id, kind, recipient, channel, payload, rung,"
+    " idempotency_key, status, attempts, next_attempt_at, duplicates) VALUES (:created_at,"
+    " :case_id, :task_id, :kind, :recipient, :channel, :payload, :rung, :key, 'pending', 0,"
+    " :next_attempt_at, 0) ON CONFLICT (idempotency_key) DO NOTHING")
 
 
 def _insert_new(conn: Connection) -> Any:

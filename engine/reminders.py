@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from .calendar import WorkCalendar
 from .errors import CalendarNotCovered, EngineError
+from .rawsql import RawSQL
 from .schema import contacts, group_supervisors, human_tasks, memberships, reminders
 
 RECIPIENT_ROLES = ("assignee_or_candidates", "supervisor", "data_authority")
@@ -141,17 +142,25 @@ def rung_rows(calendar: WorkCalendar, settings: ReminderSettings, *, task_id: st
     return rows
 
 
+# Every step schedules and cancels rungs, so these run on the raw cursor.
+_SCHEDULE = ("INSERT INTO reminders (task_id, case_id, rung, fire_at, provisional, state)"
+             " VALUES (:task_id, :case_id, :rung, :fire_at, :provisional, :state)")
+_CANCEL = ("UPDATE reminders SET state = 'cancelled'"
+           " WHERE task_id = :task_id AND state = 'pending'")
+
+
 def schedule(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(reminders), rows)
+    raw = RawSQL.of(conn)
+    raw.run_many(conn, _SCHEDULE, [{**row, "fire_at": raw.when(row["fire_at"]),
+                                    "provisional": raw.flag(row["provisional"])}
+                                   for row in rows])
 
 
 def cancel(conn: Connection, task_ids: list[str] | set[str]) -> None:
     """A task that closed needs no more reminders."""
-    if task_ids:
-        conn.execute(update(reminders).where(
-            reminders.c.task_id.in_(sorted(task_ids)), reminders.c.state == "pending")
-            .values(state="cancelled"))
+    raw = RawSQL.of(conn)
+    for task_id in sorted(task_ids):
+        raw.run(conn, _CANCEL, {"task_id": task_id})
 
 
 def reschedule(conn: Connection, calendar: WorkCalendar, settings: ReminderSettings,
