@@ -39,7 +39,8 @@ BACKENDS = ("sqlite", "postgres")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", BACKENDS, indirect=True)
+        only = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("backend", only.args if only else BACKENDS, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +80,14 @@ def backend(request: pytest.FixtureRequest) -> str:
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh database at the newest schema, copied from the session's template."""
     yield from fresh_database(backend, tmp_path, request)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One fresh database for all the tests of a module that set it up at length
+    (through the real `govflow` command), on each backend in turn."""
+    yield from fresh_database(request.param, tmp_path_factory.mktemp("db"), request)
 
 
 def fresh_database(backend: str, folder: Path, request: pytest.FixtureRequest) -> Iterator[str]:
