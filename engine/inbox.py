@@ -130,7 +130,8 @@ def _narrow(stmt: Select[Any], order: Any, query: InboxQuery, clock: SlaClock,
         number = parse_case_number(text)
         by_number = [human_tasks.c.case_id == number] if number is not None else []
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(or_(human_tasks.c.requester.like(f"%{escaped}%", escape="\\"),
+        # any letter case, as SQLite's LIKE always did and PostgreSQL's LIKE does not
+        stmt = stmt.where(or_(human_tasks.c.requester.ilike(f"%{escaped}%", escape="\\"),
                               *by_number))
     return stmt
 
