@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psycopg
+
 BIN = Path(os.environ.get("GOVFLOW_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
@@ -46,6 +48,25 @@ class PostgresServer:
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """Create a database, as a copy of `template` when given, and return its URL.
+        A file copy of a small migrated template takes a few milliseconds, where
+        migrating a new database takes a quarter of a second."""
+        copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                    f'CREATE DATABASE "{name}"{copy}')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, closing whatever connections a test left open."""
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _admin(self, *statements: str) -> None:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
 
     def stop(self) -> None:
         subprocess.run(_as_postgres(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate",

@@ -272,7 +272,7 @@ class Desk:
         if search and search.strip():
             number = access.parse_case_number(search)
             query = query.where(cases.c.id == number if number is not None else
-                                cases.c.requester.contains(search.strip(), autoescape=True))
+                                cases.c.requester.icontains(search.strip(), autoescape=True))
         with self.gf.db.read() as conn:
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             ids = conn.execute(query.order_by(cases.c.id.desc()).limit(per_page)

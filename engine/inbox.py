@@ -151,7 +151,8 @@ def _narrow(stmt: Select[Any], order: Any, shape: _Shape, dated: bool) -> Select
         stmt = stmt.where(human_tasks.c.process_id == bindparam("process_id"))
     if shape.search:
         by_number = [human_tasks.c.case_id == bindparam("number")] if shape.number else []
-        stmt = stmt.where(or_(human_tasks.c.requester.like(bindparam("like"), escape="\\"),
+        # any letter case, as SQLite's LIKE always did and PostgreSQL's LIKE does not
+        stmt = stmt.where(or_(human_tasks.c.requester.ilike(bindparam("like"), escape="\\"),
                               *by_number))
     return stmt
 

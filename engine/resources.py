@@ -96,8 +96,9 @@ def datasets(conn: Connection, *, search: str | None = None, provider: str | Non
     query = select(catalog_datasets).order_by(catalog_datasets.c.id)
     if search and search.strip():
         text = search.strip()
-        query = query.where(or_(catalog_datasets.c.id.contains(text, autoescape=True),
-                                catalog_datasets.c.name.contains(text, autoescape=True)))
+        # `health-birth` finds HEALTH-BIRTH on PostgreSQL too, whose LIKE minds the case
+        query = query.where(or_(catalog_datasets.c.id.icontains(text, autoescape=True),
+                                catalog_datasets.c.name.icontains(text, autoescape=True)))
     if provider:
         query = query.where(catalog_datasets.c.provider_dept == provider)
     if ids is not None:

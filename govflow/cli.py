@@ -48,10 +48,13 @@ def command(group: click.Group, name: str | None = None) -> Callable[..., Any]:
         @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
         @functools.wraps(func)
         def wrapper(as_json: bool, **kwargs: Any) -> None:
+            gf = _govflow()
             try:
-                result = func(_govflow(), **kwargs)
+                result = func(gf, **kwargs)
             except (EngineError, ValueError) as exc:
                 _fail(exc, as_json)
+            finally:  # a command run in-process (tests, scripts) leaves no connection open
+                gf.db.dispose()
             if as_json:
                 click.echo(json.dumps(_jsonable(result), ensure_ascii=False, indent=2))
             elif result is not None:

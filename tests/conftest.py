@@ -1,18 +1,19 @@
 """Fixtures shared by every test: a fresh database per test, a frozen clock, a directory.
 
-Engine tests (under tests/engine/) run twice, on SQLite and on a real PostgreSQL
-server started for the session; everything else runs on SQLite.
+Every test on a database runs twice, on SQLite and on a real PostgreSQL server started
+once per test session (per xdist worker); each test gets its own database, a copy of one
+migrated at the start of the session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+import itertools
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bench.postgres import PostgresServer
 from engine import directory, resources
@@ -32,11 +33,14 @@ DEMO_GROUPS = {
 DEMO_CATALOG = Path(__file__).resolve().parent.parent / "govflow" / "demo_catalog.json"
 
 
+#: Every test that takes `backend` (or a fixture built on it) runs once per backend.
+BACKENDS = ("sqlite", "postgres")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        engine_test = "tests/engine/" in str(metafunc.definition.path).replace(os.sep, "/")
-        metafunc.parametrize("backend", ["sqlite", "postgres"] if engine_test else ["sqlite"],
-                             indirect=True)
+        only = metafunc.definition.get_closest_marker("backends")
+        metafunc.parametrize("backend", only.args if only else BACKENDS, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -47,23 +51,59 @@ def postgres_server() -> Iterator[PostgresServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A database migrated to the newest schema once; each test gets a copy."""
+    migrate(postgres_server.create_database(POSTGRES_TEMPLATE))
+    return POSTGRES_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "govflow.sqlite"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+def migrate(url: str) -> None:
+    database = Database(url)
+    database.create_schema()
+    database.dispose()
+
+
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database at the newest schema, copied from the session's template."""
+    yield from fresh_database(backend, tmp_path, request)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One fresh database for all the tests of a module that set it up at length
+    (through the real `govflow` command), on each backend in turn."""
+    yield from fresh_database(request.param, tmp_path_factory.mktemp("db"), request)
+
+
+def fresh_database(backend: str, folder: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'govflow.sqlite'}"
+        path = folder / "govflow.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    admin = create_engine(server.url(), isolation_level="AUTOCOMMIT")
-    name = f"t_{abs(hash(request.node.nodeid)) % 10**12}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.url(name)
+    name = f"t_{next(_database_numbers)}"
+    yield server.create_database(name, template=request.getfixturevalue("postgres_template"))
+    server.drop_database(name)
+
+
+_database_numbers = itertools.count(1)
+POSTGRES_TEMPLATE = "govflow_template"
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ SIGNERS = {"reviewer_rita": "rita", "reviewer_ravi": "ravi", "reviewer_rosa": "r
 
 
 @pytest.fixture(scope="module")
-def govflow(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("approvals")
-    env = {**os.environ, "GOVFLOW_DATABASE_URL": f"sqlite:///{folder / 'g.sqlite'}",
+def govflow(module_database_url):
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": module_database_url,
            "GOVFLOW_NOW": "2026-11-20T09:00:00+08:00"}
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

@@ -13,6 +13,9 @@ import pytest
 from engine.auditkey import key_file
 from engine.services import Govflow
 
+#: Backup and restore copy the embedded SQLite file; PostgreSQL has its own tools.
+pytestmark = pytest.mark.backends("sqlite")
+
 GOVFLOW = str(Path(sys.executable).parent / "govflow")
 REQUEST = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil", "data_items": ["姓名"]}
 

@@ -19,9 +19,9 @@ REQUEST = {"requester_dept": "dept_civil", "dataset_id": "HEALTH-BIRTH",
 
 
 @pytest.fixture(scope="module")
-def govflow(tmp_path_factory):
+def govflow(module_database_url, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
-    env = {**os.environ, "GOVFLOW_DATABASE_URL": f"sqlite:///{folder / 'g.sqlite'}",
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": module_database_url,
            "GOVFLOW_NOW": "2026-11-20T09:00:00+08:00"}
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

@@ -19,8 +19,8 @@ REQUEST = json.dumps({"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civi
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch):
+    url = database_url
     monkeypatch.setenv("GOVFLOW_DATABASE_URL", url)
     monkeypatch.setenv("GOVFLOW_NOW", "2026-11-20T09:00:00+08:00")
     runner = CliRunner()

@@ -19,8 +19,8 @@ REVIEWERS = ("rita", "ravi", "rosa")
 
 
 def test_a_parallel_review_by_three_reviewers_finishes_across_separate_commands(
-        tmp_path: Path) -> None:
-    env = {**os.environ, "GOVFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+        database_url: str) -> None:
+    env = {**os.environ, "GOVFLOW_DATABASE_URL": database_url,
            "GOVFLOW_NOW": "2026-11-20T09:00:00+08:00"}
 
     def govflow(*args: str) -> str:

@@ -19,8 +19,8 @@ BPMN = Path(__file__).parents[1] / "engine" / "bpmn"
 
 
 @pytest.fixture
-def govflow(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+def govflow(database_url: str):
+    url = database_url
     env = {**os.environ, "GOVFLOW_DATABASE_URL": url, "GOVFLOW_NOW": "2026-11-20T09:00:00+08:00"}
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:

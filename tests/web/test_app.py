@@ -8,8 +8,8 @@ from engine.services import Govflow
 from web import create_app
 
 
-def test_the_app_opens_its_own_govflow_from_the_database_url(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+def test_the_app_opens_its_own_govflow_from_the_database_url(database_url) -> None:
+    url = database_url
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "k", "TESTING": True})
     gf = app.extensions["govflow"]
     assert isinstance(gf, Govflow) and gf.db.url == url

@@ -54,10 +54,11 @@ def test_the_bpmn_viewer_is_served_by_govflow_or_the_page_says_how_to_install_it
 
 
 def test_the_case_list_shows_only_cases_in_scope_and_filters(client, auth, wgf) -> None:
-    mine = start_share(wgf)
+    mine = start_share(wgf, requester_name="民政厅 Social Aid")
     other = start_share(wgf, provider_dept="dept_civil", requester_dept="dept_public_security")
     auth.login("alice")
     html = client.get("/cases").get_data(as_text=True)
     assert f"GF{mine.id:06d}" in html and f"GF{other.id:06d}" not in html
     assert "共 1 件" in client.get(f"/cases?q=GF{mine.id:06d}").get_data(as_text=True)
+    assert "共 1 件" in client.get("/cases?q=social aid").get_data(as_text=True)  # any case
     assert "共 0 件" in client.get("/cases?status=completed").get_data(as_text=True)

@@ -48,6 +48,8 @@ def test_S2_departments_search_and_read_the_catalog_but_cannot_change_it(shipped
     html = alice.get("/catalog?q=出生").get_data(as_text=True)
     assert "HEALTH-BIRTH" in html and "有条件共享" in html and "卫生健康委" in html
     assert "HEALTH-DEATH" not in html and "/catalog/new" not in html
+    typed = alice.get("/catalog?q=health-birth").get_data(as_text=True)  # any letter case
+    assert "HEALTH-BIRTH" in typed and "HEALTH-DEATH" not in typed
     page = alice.get("/catalog/HEALTH-BIRTH").get_data(as_text=True)
     assert "个人信息保护法" in page and "/edit" not in page
     assert alice.get("/catalog/new").status_code == 403

@@ -66,12 +66,14 @@ def test_tabs_separate_my_tasks_from_my_groups_unclaimed_ones(client, auth, wgf)
 def test_sorting_filtering_searching_and_paging(client, auth, wgf, clock) -> None:
     early = start_share(wgf, requester_name="早的申请人")
     clock.advance(days=3)
-    late = start_share(wgf, requester_name="晚的申请人")
+    late = start_share(wgf, requester_name="晚的申请人 Late Ltd")
     auth.login("alice")
     html = client.get("/inbox").get_data(as_text=True)
     assert html.index(f"GF{early.id:06d}") < html.index(f"GF{late.id:06d}")
     by_name = client.get("/inbox", query_string={"q": "晚的"}).get_data(as_text=True)
     assert [f"GF{late.id:06d}" in r for r in rows(by_name)] == [True]
+    by_letters = client.get("/inbox", query_string={"q": "late ltd"}).get_data(as_text=True)
+    assert [f"GF{late.id:06d}" in r for r in rows(by_letters)] == [True]
     by_number = client.get("/inbox", query_string={"q": f"GF{early.id:06d}"}).get_data(as_text=True)
     assert [f"GF{early.id:06d}" in r for r in rows(by_number)] == [True]
     none = client.get("/inbox", query_string={"process": "public_probe"}).get_data(as_text=True)
