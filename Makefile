@@ -48,3 +48,4 @@ browser:
 bench: install
 	$(BIN)/govflow bench engine
 	$(BIN)/govflow bench inbox
+	$(BIN)/govflow bench http
