@@ -6,8 +6,12 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
+
+import psycopg
 
 from bench.http import Server
 from engine import tokens
@@ -25,6 +29,19 @@ def _get(port: int, path: str, token: str | None = None) -> Any:
     conn.close()
     assert response.status == 200, body[:300]
     return json.loads(body)
+
+
+@contextmanager
+def _writes_seen(url: str) -> Iterator[Callable[[], Any]]:
+    """A counter that moves when anyone writes: SQLite's data_version moves when another
+    connection commits a change; PostgreSQL gives a transaction an id only when it writes."""
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as watcher:
+            yield lambda: watcher.execute("PRAGMA data_version").fetchone()
+        return
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as watcher:
+        yield lambda: watcher.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())").fetchone()
 
 
 def test_two_workers_answer_from_two_processes_and_a_read_writes_nothing(
@@ -46,13 +63,11 @@ def test_two_workers_answer_from_two_processes_and_a_read_writes_nothing(
         assert pids == workers and len(pids) == 2, (pids, commands)
 
         _get(server.port, "/api/v1/tasks", token)  # the token's first use is noted once
-        database = database_url.removeprefix("sqlite:///")
-        with sqlite3.connect(database) as watcher:
-            before = watcher.execute("PRAGMA data_version").fetchone()
+        with _writes_seen(database_url) as writes:
+            before = writes()
             pages = [_get(server.port, f"/api/v1/tasks?view={view}", token)
                      for view in ("all", "mine", "groups") for _ in range(5)]
-            # data_version moves when any other connection commits a change
-            assert watcher.execute("PRAGMA data_version").fetchone() == before
+            assert writes() == before
         for page in pages:
             assert page["total"] == len(page["tasks"])
         assert {p["total"] for p in pages} == {3, 1, 2}
