@@ -23,10 +23,11 @@ from pathlib import Path
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine import directory, resources
-from engine.clock import SHANGHAI, FrozenClock
-from engine.db import Database
-from engine.services import WORKFLOWS, Govflow
+from engine.cases.govflow import WORKFLOWS, Govflow
+from engine.people import directory
+from engine.rules import resources
+from engine.store.db import Database
+from engine.time.clock import SHANGHAI, FrozenClock
 
 LOOP = Path(__file__).resolve().parent / "models" / "loop.bpmn"
 REQUEST = {"dataset_id": "BENCH-COMPANIES", "requester_dept": "dept_requester",

@@ -40,11 +40,12 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from engine import directory, resources, tokens
-from engine.auditkey import key_file
-from engine.clock import SHANGHAI, FrozenClock
-from engine.db import Database
-from engine.services import WORKFLOWS, Govflow
+from engine.cases.govflow import WORKFLOWS, Govflow
+from engine.people import directory, tokens
+from engine.rules import resources
+from engine.store.auditkey import key_file
+from engine.store.db import Database
+from engine.time.clock import SHANGHAI, FrozenClock
 from govflow.server import scheduler_command
 
 from .engine import DATASET, REQUEST

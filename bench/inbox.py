@@ -3,7 +3,7 @@
 `govflow bench inbox` builds (once, cached under bench/out/) a database with 1M human
 tasks of which 100k are open, spread over 40 departments, with one busy group holding
 a tenth of the open work, and a reviewer in it who holds a few claims. It then times
-`engine.inbox.inbox` (the page of tasks plus its total) and a full `GET /inbox`
+`engine.cases.inbox.inbox` (the page of tasks plus its total) and a full `GET /inbox`
 rendered by the Flask app (tab counts, filters, template), and repeats both on a
 database of 10k tasks scaled the same way, to show the cost follows the page, not the
 size of the history. Targets: query p95 ≤ 20 ms, page p95 ≤ 50 ms, p95(1M)/p95(10k) ≤ 2.
@@ -25,14 +25,14 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from engine import directory
-from engine.access import load_viewer
-from engine.clock import SHANGHAI, FrozenClock
-from engine.db import MIGRATIONS, Database
-from engine.inbox import InboxQuery, inbox
-from engine.schema import cases, human_tasks, process_versions, task_candidates
-from engine.services import Govflow
-from engine.sla import SlaClock
+from engine.cases.govflow import Govflow
+from engine.cases.inbox import InboxQuery, inbox
+from engine.people import directory
+from engine.people.access import load_viewer
+from engine.store.db import MIGRATIONS, Database
+from engine.store.schema import cases, human_tasks, process_versions, task_candidates
+from engine.time.clock import SHANGHAI, FrozenClock
+from engine.time.sla import SlaClock
 
 OUT = Path(__file__).resolve().parent / "out"
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI)

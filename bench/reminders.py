@@ -22,12 +22,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from engine import reminders
-from engine.clock import FrozenClock
-from engine.db import Database
-from engine.schema import human_tasks, outbox
-from engine.schema import reminders as reminder_rows
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.notify import reminders
+from engine.store.db import Database
+from engine.store.schema import human_tasks, outbox
+from engine.store.schema import reminders as reminder_rows
+from engine.time.clock import FrozenClock
 
 from .inbox import NOW, OUT, database
 

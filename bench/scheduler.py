@@ -46,13 +46,13 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, select, text
 
-from engine.clock import SHANGHAI, FrozenClock
-from engine.db import Database
-from engine.profile import load_profile
-from engine.runtime import case_data, ready_human_tasks, waiting_timers
-from engine.schema import audit_events, cases, human_tasks, notifications, outbox, reminders
-from engine.schema import timers as timer_rows
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.cases.runtime import case_data, ready_human_tasks, waiting_timers
+from engine.rules.profile import load_profile
+from engine.store.db import Database
+from engine.store.schema import audit_events, cases, human_tasks, notifications, outbox, reminders
+from engine.store.schema import timers as timer_rows
+from engine.time.clock import SHANGHAI, FrozenClock
 
 # Share requests received on Friday 2026-11-20 pass the Hubei answer limit (S5) at
 # 2026-12-05 00:00; those received on Monday 11-23 have their due_soon rung on 12-04 09:00.

@@ -18,10 +18,10 @@ from typing import Any
 
 import click
 
-from engine.calendar import load_year_file
-from engine.clock import SHANGHAI, parse_moment
+from engine.cases.govflow import WORKFLOWS, Govflow
 from engine.errors import EngineError
-from engine.services import WORKFLOWS, Govflow
+from engine.time.calendar import load_year_file
+from engine.time.clock import SHANGHAI, parse_moment
 
 
 def _jsonable(value: Any) -> Any:
@@ -495,7 +495,7 @@ def reseal(gf: Govflow, user: str) -> Any:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_database(gf: Govflow, file: Path) -> Any:
     """Copy the embedded SQLite database to FILE while govflow runs (online backup)."""
-    from engine.backup import backup
+    from engine.store.backup import backup
 
     return f"backup written to {backup(gf.db, file)}"
 
@@ -505,7 +505,7 @@ def backup_database(gf: Govflow, file: Path) -> Any:
 def restore_database(gf: Govflow, file: Path) -> Any:
     """Replace the embedded SQLite database with the backup FILE (stop the server and the
     scheduler first); refuses a file that is not a govflow database govflow knows."""
-    from engine import backup, checkpoints
+    from engine.store import backup, checkpoints
 
     revision = backup.restore(gf.db, file)
     aside = backup.set_aside(checkpoints.log_path(gf.db.url))
@@ -606,7 +606,7 @@ def bench_scheduler(args: tuple[str, ...]) -> None:
 # -- people: users, groups and memberships -------------------------------------------------
 
 def _people(gf: Govflow) -> Any:
-    from engine.people import People
+    from engine.people.admin import People
 
     return People(gf.db, gf.now)
 

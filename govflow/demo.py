@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import directory, resources
+from engine.cases.govflow import Govflow
 from engine.errors import EngineError
-from engine.services import Govflow
+from engine.people import directory
+from engine.rules import resources
 
 CATALOG = Path(__file__).resolve().parent / "demo_catalog.json"
 # Titles carry the Chinese name first and may end with an English one; pages show the

@@ -20,8 +20,8 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine.models import TimerFiring
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.cases.models import TimerFiring
 
 log = logging.getLogger("govflow.scheduler")
 

@@ -35,9 +35,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from sqlalchemy import insert, select
 
-from engine.db import Database
-from engine.outbox import OutboxMessage
-from engine.schema import notifications
+from engine.notify.outbox import OutboxMessage
+from engine.store.db import Database
+from engine.store.schema import notifications
 
 from . import recipients
 from .render import render

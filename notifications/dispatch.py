@@ -23,9 +23,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import outbox
-from engine.outbox import OutboxMessage, RetryPolicy
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.notify import outbox
+from engine.notify.outbox import OutboxMessage, RetryPolicy
 
 from .channels import (
     Channel,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from engine.schema import contacts, memberships, users
+from engine.store.schema import contacts, memberships, users
 
 
 @dataclass(frozen=True)

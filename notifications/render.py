@@ -3,7 +3,7 @@
 A template's first line is the subject (title of the bell entry, e-mail subject);
 the rest is the body. Plain text, so nothing is escaped and nothing can be injected
 into markup; the web UI escapes it when it shows it. A payload carrying a case's result
-(engine/results.py) gets its words in the template's language as `said`.
+(engine/cases/results.py) gets its words in the template's language as `said`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, TemplateNotFound
 
-from engine.results import from_payload, words
+from engine.cases.results import from_payload, words
 
 LANGUAGES = ("zh", "en")
 _env = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from bench.postgres import PostgresServer
-from engine import directory, resources
-from engine.clock import SHANGHAI, FrozenClock
-from engine.db import Database
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.people import directory
+from engine.rules import resources
+from engine.store.db import Database
+from engine.time.clock import SHANGHAI, FrozenClock
 
 DEMO_GROUPS = {
     "data_authority": ("数据主管部门", "role"),

@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import Flask
 
-from engine.db import default_url
-from engine.desk import Desk
-from engine.services import Govflow
+from engine.cases.desk import Desk
+from engine.cases.govflow import Govflow
+from engine.store.db import default_url
 
 from . import (
     account,

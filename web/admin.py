@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, g, redirect, request, url_for
 
-from engine import calendar_admin
-from engine.operations import Operations
-from engine.people import People
-from engine.versions import Versions
+from engine.bpmn.versions import Versions
+from engine.cases.operations import Operations
+from engine.people.admin import People
+from engine.time import calendar_admin
 
 from .auth import desk
 

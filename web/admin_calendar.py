@@ -8,7 +8,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import calendar_admin
+from engine.time import calendar_admin
 
 from .admin import admin_blueprint
 from .auth import desk

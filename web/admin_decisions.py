@@ -7,8 +7,8 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from engine.decisions import MAX_TABLE_BYTES, Decisions
-from engine.lint import ModelRefused
+from engine.bpmn.decisions import MAX_TABLE_BYTES, Decisions
+from engine.bpmn.lint import ModelRefused
 
 from .admin import admin_blueprint
 from .auth import desk

@@ -19,8 +19,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine.lint import MAX_MODEL_BYTES, ModelRefused
-from engine.modeler import Modeler
+from engine.bpmn.lint import MAX_MODEL_BYTES, ModelRefused
+from engine.bpmn.modeler import Modeler
 
 from .admin import admin_blueprint, versions
 from .auth import desk

@@ -9,8 +9,8 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.access import public_data
-from engine.operations import STATUSES, CaseFilter
+from engine.cases.operations import STATUSES, CaseFilter
+from engine.people.access import public_data
 
 from .admin import admin_blueprint, operations, people, reason
 from .auth import desk

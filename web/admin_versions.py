@@ -18,8 +18,8 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine.migration import Migrations
-from engine.versions import MAX_MODEL_BYTES
+from engine.bpmn.migration import Migrations
+from engine.bpmn.versions import MAX_MODEL_BYTES
 
 from .admin import admin_blueprint, versions
 

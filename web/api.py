@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from engine.access import case_number, parse_case_number, public_data
+from engine.cases.inbox import InboxQuery
+from engine.cases.results import result_of
 from engine.errors import InvalidMessage, InvalidTaskData, InvalidToken, NotAllowed
-from engine.inbox import InboxQuery
-from engine.results import result_of
+from engine.people.access import case_number, parse_case_number, public_data
 
 from . import results
 from .auth import desk

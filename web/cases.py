@@ -18,10 +18,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine import letters
-from engine.access import case_number
+from engine.cases import letters
+from engine.cases.results import result_of
 from engine.errors import InvalidTaskData
-from engine.results import result_of
+from engine.people.access import case_number
 
 from . import formkit
 from .auth import desk, login_required, safe_next

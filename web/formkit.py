@@ -17,10 +17,10 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from engine.access import parse_case_number
-from engine.clock import SHANGHAI
-from engine.forms import until_fields
-from engine.profile import load_profile, shipped_profiles
+from engine.cases.forms import until_fields
+from engine.people.access import parse_case_number
+from engine.rules.profile import load_profile, shipped_profiles
+from engine.time.clock import SHANGHAI
 
 RADIO_MAX = 4
 TEXTAREA_FROM = 200

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from engine.auditkey import key_problem
+from engine.store.auditkey import key_problem
 
 bp = Blueprint("health", __name__)
 

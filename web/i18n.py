@@ -14,8 +14,8 @@ from flask import Blueprint, Flask, current_app, g, redirect, request, session, 
 from flask_babel import Babel, gettext
 from markupsafe import Markup
 
-from engine.access import case_number
-from engine.clock import SHANGHAI
+from engine.people.access import case_number
+from engine.time.clock import SHANGHAI
 
 from . import results
 

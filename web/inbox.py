@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.inbox import InboxQuery
+from engine.cases.inbox import InboxQuery
 
 from .auth import desk, login_required, safe_next
 from .i18n import group_titles

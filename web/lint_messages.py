@@ -1,4 +1,4 @@
-"""A lint problem in the UI's language: engine/lint.py gives a code and its parameters."""
+"""A lint problem in the UI's language: engine/bpmn/lint.py gives a code and its parameters."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from engine.lint import Problem
+from engine.bpmn.lint import Problem
 
 MESSAGES = {
     "too_large": _l("the model is larger than %(kb)s KB"),

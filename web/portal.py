@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
-from engine import letters
+from engine.cases import letters
 from engine.errors import InvalidTaskData, NotFound
 
 from . import formkit

@@ -1,4 +1,4 @@
-"""A case's result in the reader's language: engine/results.py's words under this page's
+"""A case's result in the reader's language: engine/cases/results.py's words under this page's
 labels (the words themselves live in the engine, shared with letters and notices)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine.results import Result, words
+from engine.cases.results import Result, words
 
 
 def current_lang() -> str:

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from engine.supervision import Row, Timeliness, table
+from engine.notify.supervision import Row, Timeliness, table
 
 PERCENT = "0.0%"
 

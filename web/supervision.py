@@ -10,8 +10,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, render_template, request
 from flask_babel import gettext as _
 
-from engine.clock import SHANGHAI
-from engine.supervision import CSV_HEADER, table
+from engine.notify.supervision import CSV_HEADER, table
+from engine.time.clock import SHANGHAI
 
 from .auth import desk, login_required
 from .i18n import group_titles, process_name

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from engine.cases.govflow import Govflow
 from engine.errors import BpmnValidationError, Conflict, InvalidTaskData, NotAllowed
-from engine.schema import outbox, reminders
-from engine.services import Govflow
+from engine.store.schema import outbox, reminders
 
 MODELS = Path(__file__).parent / "approvals"
 CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
@@ -67,7 +67,7 @@ def test_the_applicant_withdraws_an_undecided_case(gf: Govflow) -> None:
 
 
 def test_a_member_of_the_requesting_department_may_withdraw(gf: Govflow) -> None:
-    from engine import directory
+    from engine.people import directory
 
     with gf.db.write() as conn:
         directory.add_user(conn, "cathy", "Cathy", password=None, groups_=["dept_civil"],
@@ -208,8 +208,8 @@ def test_an_unknown_approval_mode_is_refused_at_deploy(gf: Govflow) -> None:
 
 # -- 抄送 -------------------------------------------------------------------------------
 def test_a_case_is_copied_for_information_and_shown_read_only(gf: Govflow) -> None:
-    from engine import access
-    from engine.access import Viewer
+    from engine.people import access
+    from engine.people.access import Viewer
 
     case = gf.start_case("share_request", CONDITIONAL, user="carl")
     with pytest.raises(NotAllowed):  # pete neither applied nor reviews it
@@ -286,7 +286,7 @@ def test_a_withdrawal_racing_a_decision_gives_one_success_and_one_conflict(
         gf: Govflow, database_url: str, clock, attempt: int) -> None:
     import threading
 
-    from engine.db import Database
+    from engine.store.db import Database
 
     workers = [Govflow(Database(database_url), clock=clock, verify_state=True, cache=False)
                for _ in range(2)]

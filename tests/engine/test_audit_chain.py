@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine import audit
+from engine.cases.govflow import Govflow
 from engine.errors import EngineError
-from engine.schema import (
+from engine.store import audit
+from engine.store.schema import (
     audit_anchors,
     audit_checkpoints,
     audit_events,
@@ -19,7 +20,6 @@ from engine.schema import (
     human_tasks,
     metadata,
 )
-from engine.services import Govflow
 
 REQUEST = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
            "data_items": ["姓名", "出生日期"]}

@@ -1,4 +1,4 @@
-"""engine.bpmn: a valid file parses; every kind of broken file gives one BpmnValidationError.
+"""engine.bpmn.parse: a valid file parses; every kind of broken file gives one BpmnValidationError.
 
 Broken files are variants of `bpmn/share_request.bpmn` with one fragment replaced, and
 expected line numbers are computed from the variant's own text.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import engine.bpmn
-from engine.bpmn import GOVFLOW_PROPERTIES, ParsedBpmn, iter_process_ids, parse_bpmn
+import engine.bpmn.parse
+from engine.bpmn.parse import GOVFLOW_PROPERTIES, ParsedBpmn, iter_process_ids, parse_bpmn
 from engine.errors import BpmnValidationError
 
 FILE = "share_request.bpmn"
@@ -285,7 +285,7 @@ def test_an_unexpected_exception_becomes_a_validation_error_without_its_stack(
     def explode(self: object, process_id: str) -> None:
         raise RuntimeError("boom\n  in the parser")
 
-    monkeypatch.setattr(engine.bpmn.SpiffBpmnParser, "get_spec", explode)
+    monkeypatch.setattr(engine.bpmn.parse.SpiffBpmnParser, "get_spec", explode)
     error = rejects(VALID, element=None, line=None)
     assert error.reason == "RuntimeError: boom in the parser"
     assert error.__cause__ is None and error.__suppress_context__

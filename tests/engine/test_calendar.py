@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-from engine.calendar import (
+from engine.errors import CalendarDataError, CalendarNotCovered
+from engine.time.calendar import (
     DayNote,
     Deadline,
     WorkCalendar,
     YearTable,
     load_year_file,
 )
-from engine.errors import CalendarDataError, CalendarNotCovered
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.db import Database
-from engine.definitions import BpmnFile
+from engine.bpmn.definitions import BpmnFile
+from engine.cases.govflow import Govflow
 from engine.errors import BpmnValidationError
-from engine.schema import case_calls, process_versions
-from engine.services import Govflow
+from engine.store.db import Database
+from engine.store.schema import case_calls, process_versions
 
 BPMN = Path(__file__).parent / "bpmn"
 PARENT, CHILD = BPMN / "call_parent.bpmn", BPMN / "call_child.bpmn"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.history import case_path
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.cases.history import case_path
 
 TASK = ('<bpmn:userTask id="{id}" name="{id}"><bpmn:extensionElements><spiffworkflow:properties>'
         '<spiffworkflow:property name="candidateGroups" value="dept_health" />'

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.cases.govflow import Govflow
 from engine.errors import Conflict, InvalidTaskData, NotAllowed, TaskAlreadyClaimed
-from engine.services import Govflow
 
 CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
                "data_items": ["姓名", "出生日期"]}
@@ -103,7 +103,7 @@ def test_a_transfer_needs_a_reason_and_a_colleague_in_the_same_group(gf: Govflow
 def test_the_audit_trail_detects_an_edited_event(gf: Govflow) -> None:
     from sqlalchemy import update
 
-    from engine.schema import audit_events
+    from engine.store.schema import audit_events
 
     task = gf.start_case("share_request", CONDITIONAL).tasks[0]
     gf.complete_task(task.id, "alice", {"decision": "approve"})
@@ -125,8 +125,9 @@ def test_a_case_survives_a_restart_of_the_engine(gf: Govflow, clock) -> None:
 def test_inbox_totals_are_the_tasks_listed_each_counted_once(gf: Govflow, clock) -> None:
     """Totals are counted in SQL over every source of work: a task that two sources reach
     (held by a supervisor of its group) counts once."""
-    from engine import access, inbox
-    from engine.sla import SlaClock
+    from engine.cases import inbox
+    from engine.people import access
+    from engine.time.sla import SlaClock
 
     gf.set_supervisor("dept_health", "amy")
     held, waiting = (gf.start_case("share_request", CONDITIONAL).tasks[0] for _ in range(2))

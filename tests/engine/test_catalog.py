@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidCatalog, NotAllowed
-from engine.schema import catalog_datasets, catalog_versions
-from engine.services import Govflow
+from engine.store.schema import catalog_datasets, catalog_versions
 
 HEADER = "id,name,provider_dept,share_class,open_class,data_items,restriction_basis\n"
 GOOD_ROW = ("CIVIL-MARRIAGE,婚姻登记信息,dept_civil,有条件共享,不予开放,姓名|身份证号|登记日期,"

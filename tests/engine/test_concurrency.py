@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from engine.db import Database
+from engine.cases.govflow import Govflow
 from engine.errors import Conflict
-from engine.services import Govflow
+from engine.store.db import Database
 
 CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
                "data_items": ["姓名"]}

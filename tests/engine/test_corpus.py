@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from engine import directory
-from engine.clock import FrozenClock
-from engine.history import case_path
-from engine.models import CaseView
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.cases.history import case_path
+from engine.cases.models import CaseView
+from engine.people import directory
+from engine.time.clock import FrozenClock
 
 CORPUS = Path(__file__).parent / "corpus"
 

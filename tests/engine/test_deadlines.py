@@ -6,11 +6,11 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from engine.calendar import YearTable
-from engine.clock import SHANGHAI
-from engine.profile import load_profile
-from engine.schema import outbox
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.rules.profile import load_profile
+from engine.store.schema import outbox
+from engine.time.calendar import YearTable
+from engine.time.clock import SHANGHAI
 
 CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
                "data_items": ["姓名"]}
@@ -133,7 +133,7 @@ def test_administrators_are_warned_once_a_day_while_next_year_is_missing(gf, clo
 
 
 def test_model_text_names_limits_and_shows_the_jurisdictions_numbers() -> None:
-    from engine.profile import fill_limits
+    from engine.rules.profile import fill_limits
 
     text = "请在收到之日起{share_answer_days}个工作日内答复；{unknown}保持原样"
     assert fill_limits(text, {"share_answer_days": 15}) == (

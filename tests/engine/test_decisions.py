@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.decisions import Decisions
+from engine.bpmn.decisions import Decisions
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidInput
-from engine.services import Govflow
 
 # HEALTH-BIRTH is conditional and provided by dept_health in the demo catalog; 公安厅's
 # scenario JL26-001 allows 姓名 and 出生日期 (share_scenarios.dmn).

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.cases.govflow import Govflow
 from engine.errors import BpmnValidationError, ProcessNotFound
-from engine.services import Govflow
 
 SHARE = Path(__file__).resolve().parents[2] / "workflows" / "share_request.bpmn"
 CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.bpmn import parse_bpmn
+from engine.bpmn.parse import parse_bpmn
 from tests.engine.test_bpmn_validation import FILE, line_of, rejects, variant
 
 TIMER = (b'<bpmn:timeDate xsi:type="bpmn:tFormalExpression">'

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from engine.cases.forms import FormLibrary
 from engine.errors import EngineError, InvalidTaskData
-from engine.forms import FormLibrary
 
 
 @pytest.fixture

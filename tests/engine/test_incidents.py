@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
+from engine.cases.govflow import Govflow
 from engine.errors import BpmnValidationError, CaseNotRetryable
-from engine.schema import process_versions
-from engine.services import Govflow
+from engine.store.schema import process_versions
 
 MODELS = Path(__file__).parent / "models"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.lint import ModelRefused, lint
-from engine.modeler import Modeler
-from engine.services import WORKFLOWS, Govflow
+from engine.bpmn.lint import ModelRefused, lint
+from engine.bpmn.modeler import Modeler
+from engine.cases.govflow import WORKFLOWS, Govflow
 
 PROBE = (Path(__file__).parent / "models" / "probe.bpmn").read_text(encoding="utf-8")
 FORM = '<spiffworkflow:property name="form" value="probe.review.json" />'

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.db import Database
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidMessage, MessageNotDelivered, NotAllowed
-from engine.schema import cases, message_waits
-from engine.services import Govflow
+from engine.store.db import Database
+from engine.store.schema import cases, message_waits
 
 BPMN = Path(__file__).parent / "bpmn"
 

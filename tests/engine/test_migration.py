@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.bpmn.migration import Migrations
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidInput
-from engine.migration import Migrations
-from engine.services import Govflow
 
 PROBE = (Path(__file__).parent / "models" / "probe.bpmn").read_bytes()
 DATA = {"total": 10, "divisor": 2, "threshold": 1, "limit_days": 2}

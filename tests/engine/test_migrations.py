@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, MetaData, Table, create_engine, insert, select, text
 
-from engine.db import Database, alembic_config
-from engine.schema import metadata
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.store.db import Database, alembic_config
+from engine.store.schema import metadata
 
 
 def test_migrating_a_new_database_yields_the_declared_schema(gf: Govflow) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.cases.govflow import Govflow
+from engine.cases.operations import CaseFilter, Operations
 from engine.errors import Conflict, InvalidInput, UserNotFound
-from engine.operations import CaseFilter, Operations
-from engine.people import People
-from engine.services import Govflow
+from engine.people.admin import People
 
 MODELS = Path(__file__).parent / "models"
 # HEALTH-BIRTH is conditional and provided by dept_health in the demo catalog.

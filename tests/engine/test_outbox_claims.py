@@ -9,11 +9,11 @@ import subprocess
 import sys
 import textwrap
 
-from engine import outbox
-from engine.clock import SHANGHAI
-from engine.db import Database
-from engine.outbox import RetryPolicy
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.notify import outbox
+from engine.notify.outbox import RetryPolicy
+from engine.store.db import Database
+from engine.time.clock import SHANGHAI
 
 POLICY = RetryPolicy(max_attempts=2)
 # HEALTH-BIRTH is conditional and provided by dept_health in the demo catalog.
@@ -55,10 +55,11 @@ def test_the_reminder_sweep_fires_each_rung_once(gf: Govflow, clock, backend) ->
 # still open (`open`), or after committing its claim, a lease (`committed`).
 HOLDER = textwrap.dedent("""
     import sys
-    from engine import outbox, reminders
-    from engine.clock import parse_moment
-    from engine.db import Database
-    from engine.outbox import RetryPolicy
+    from engine.notify import outbox
+    from engine.notify import reminders
+    from engine.time.clock import parse_moment
+    from engine.store.db import Database
+    from engine.notify.outbox import RetryPolicy
 
     db, now, what = Database(sys.argv[1]), parse_moment(sys.argv[2]), sys.argv[3]
     with db.write() as conn:
@@ -155,7 +156,7 @@ def test_a_message_about_a_case_is_queued_while_a_scheduler_holds_the_case(
     """The timer sweep's case lock leaves the case's foreign keys usable: a reminder sweep
     queueing a message about that case does not wait for it (waiting there, while holding
     the reminder rows the timer's step cancels, was a deadlock on PostgreSQL)."""
-    from engine.db import claim_case
+    from engine.store.db import claim_case
 
     case_id = gf.start_case("share_request", REQUEST).id
     # the sweep's transaction (on SQLite a deferred one, which leaves the writer alone)

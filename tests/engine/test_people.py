@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import directory, tokens
+from engine.cases.govflow import Govflow
 from engine.errors import Conflict, GroupNotFound, InvalidInput, InvalidToken
-from engine.people import People
-from engine.services import Govflow
+from engine.people import directory, tokens
+from engine.people.admin import People
 
 
 def test_a_user_is_created_edited_deactivated_and_reactivated(gf: Govflow) -> None:

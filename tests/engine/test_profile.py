@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import EngineError
-from engine.profile import JurisdictionProfile, load_profile, shipped_profiles
+from engine.rules.profile import JurisdictionProfile, load_profile, shipped_profiles
 
 # What the regulation texts say, profile by profile (workflows/README.md tables them).
 EXPECTED = {

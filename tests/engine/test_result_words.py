@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.letters import letter
-from engine.results import OUTCOMES, result_of, words
+from engine.cases.letters import letter
+from engine.cases.results import OUTCOMES, result_of, words
 
 TITLES = {"dept_civil": "民政厅", "data_authority": "数据主管部门"}
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"

@@ -13,7 +13,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from engine.errors import ScriptError
-from engine.sandbox import (
+from engine.scripts.sandbox import (
     SandboxedEnvironment,
     _compile,
     check_script,

@@ -19,11 +19,11 @@ from xml.sax.saxutils import escape as xml_escape
 import pytest
 from sqlalchemy import insert
 
-from engine.db import Database
+from engine.cases.govflow import Govflow
 from engine.errors import BpmnValidationError, ScriptError
-from engine.sandbox import SandboxedEnvironment
-from engine.schema import process_versions
-from engine.services import Govflow
+from engine.scripts.sandbox import SandboxedEnvironment
+from engine.store.db import Database
+from engine.store.schema import process_versions
 
 MODELS = Path(__file__).parent / "models"
 LIMIT = 0.5         # the script time limit of these tests (the product's default)

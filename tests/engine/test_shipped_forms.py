@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from engine.services import WORKFLOWS
+from engine.cases.govflow import WORKFLOWS
 
 FORMS = sorted((WORKFLOWS / "forms").glob("*.json"))
 REASON_FIELDS = {"decision_reason", "legal_basis", "explanation", "correction_note", "feedback",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from engine.calendar import WorkCalendar
-from engine.models import TaskView
-from engine.sla import SlaClock
+from engine.cases.models import TaskView
+from engine.time.calendar import WorkCalendar
+from engine.time.sla import SlaClock
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import directory
-from engine.services import Govflow
-from engine.state import StateCodec, TaskJsonCache
+from engine.cases.govflow import Govflow
+from engine.cases.state import StateCodec, TaskJsonCache
+from engine.people import directory
 
 LOOP = Path(__file__).resolve().parents[2] / "bench" / "models" / "loop.bpmn"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from engine.clock import SHANGHAI
+from engine.cases.govflow import Govflow
+from engine.cases.incidents import record_timer_incident
 from engine.errors import CaseNotRetryable
-from engine.incidents import record_timer_incident
-from engine.schema import cases
-from engine.services import Govflow
+from engine.store.schema import cases
+from engine.time.clock import SHANGHAI
 
 MODELS = Path(__file__).parent / "models"
 LIMITED = {"total": 10, "divisor": 1, "threshold": 1, "limit_days": 1}
@@ -80,8 +80,8 @@ def test_two_sweepers_at_once_fire_each_timer_exactly_once(gf: Govflow, clock,
     so neither moves a case the other is moving, and none is left behind."""
     import threading
 
-    from engine.db import Database
-    from engine.profile import load_profile
+    from engine.rules.profile import load_profile
+    from engine.store.db import Database
 
     hubei = load_profile("hubei")  # S5: the answer limit decides the case in Hubei
     starter = Govflow(gf.db, clock=clock, profile=hubei)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import directory
-from engine.clock import SystemClock
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.people import directory
+from engine.time.clock import SystemClock
 
 GOVFLOW = Path(sys.executable).with_name("govflow")
 MODELS = Path(__file__).resolve().parent.parent / "engine" / "approvals"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.auditkey import key_file
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.store.auditkey import key_file
 
 #: Backup and restore copy the embedded SQLite file; PostgreSQL has its own tools.
 pytestmark = pytest.mark.backends("sqlite")

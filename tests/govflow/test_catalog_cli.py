@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
 from govflow.demo import seed_catalog, seed_directory
 
 GOVFLOW = Path(sys.executable).parent / "govflow"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.clock import SystemClock
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.time.clock import SystemClock
 from govflow.cli import main
 from govflow.demo import seed_directory
 from tests.conftest import DEMO_CATALOG

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.auditkey import ensure_key
+from engine.store.auditkey import ensure_key
 
 GOVFLOW = Path(sys.executable).with_name("govflow")
 

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine import directory
-from engine.clock import SystemClock
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.people import directory
+from engine.time.clock import SystemClock
 
 GOVFLOW = Path(sys.executable).with_name("govflow")
 CORPUS = Path(__file__).resolve().parent.parent / "engine" / "corpus"

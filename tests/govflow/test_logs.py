@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.auditkey import key_file
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.store.auditkey import key_file
 
 GOVFLOW = str(Path(sys.executable).parent / "govflow")
 

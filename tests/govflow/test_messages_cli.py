@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import directory
-from engine.clock import SystemClock
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.people import directory
+from engine.time.clock import SystemClock
 
 GOVFLOW = str(Path(sys.executable).parent / "govflow")
 BPMN = Path(__file__).parents[1] / "engine" / "bpmn"

@@ -12,7 +12,7 @@ from sqlalchemy import delete, update
 
 from bench.postgres import PostgresServer
 from bench.scheduler import TIMER_CASES_AT, case_problems, open_govflow, prepare, start_cases
-from engine.schema import human_tasks, timers
+from engine.store.schema import human_tasks, timers
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.clock import SHANGHAI
-from engine.profile import load_profile
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.rules.profile import load_profile
+from engine.time.clock import SHANGHAI
 from govflow.scheduler import JOBS, build_scheduler, run_jobs_once
 
 REQUEST = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",

@@ -14,8 +14,8 @@ from typing import Any
 import psycopg
 
 from bench.http import Server
-from engine import tokens
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.people import tokens
 from govflow.scheduler import run_jobs_once
 
 REQUEST = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil", "data_items": ["姓名"]}

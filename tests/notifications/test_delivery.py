@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import outbox
-from engine.clock import SHANGHAI
-from engine.outbox import RetryPolicy
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.notify import outbox
+from engine.notify.outbox import RetryPolicy
+from engine.time.clock import SHANGHAI
 from govflow.cli import main
 from notifications.channels import EmailChannel, InAppChannel, SmtpSettings, WebhookChannel
 from notifications.dispatch import Dispatcher
@@ -104,10 +104,10 @@ def test_smtp_down_retries_with_backoff_then_dead_letters_and_resend_delivers(
 
 CRASH = textwrap.dedent("""
     import os, signal, sys
-    from engine.clock import FrozenClock, parse_moment
-    from engine.db import Database
-    from engine.outbox import RetryPolicy
-    from engine.services import Govflow
+    from engine.time.clock import FrozenClock, parse_moment
+    from engine.store.db import Database
+    from engine.notify.outbox import RetryPolicy
+    from engine.cases.govflow import Govflow
     from notifications.channels import EmailChannel, SmtpSettings
     from notifications.dispatch import Dispatcher
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
 from notifications.channels import WebhookChannel
 from notifications.dispatch import Dispatcher
 from tests.notifications.servers import WebhookReceiver

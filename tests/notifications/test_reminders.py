@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from engine.calendar import YearTable
-from engine.clock import SHANGHAI
+from engine.cases.govflow import Govflow
 from engine.errors import NotAllowed, ReminderTooSoon
-from engine.schema import reminders
-from engine.services import Govflow
+from engine.store.schema import reminders
+from engine.time.calendar import YearTable
+from engine.time.clock import SHANGHAI
 from notifications.render import render
 from tests.workflows.conftest import open_task, with_profile
 
@@ -141,8 +141,8 @@ def test_after_a_pause_the_late_rungs_are_not_sent_one_by_one(gf: Govflow, clock
 
 
 def test_the_profile_sets_the_ladder_per_process_and_task_and_defaults_when_absent() -> None:
-    from engine.profile import JurisdictionProfile
-    from engine.reminders import DEFAULT_LADDER
+    from engine.notify.reminders import DEFAULT_LADDER
+    from engine.rules.profile import JurisdictionProfile
 
     assert JurisdictionProfile.from_dict({}).reminders.ladder == DEFAULT_LADDER
     settings = JurisdictionProfile.from_dict({"reminders": {

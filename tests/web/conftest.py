@@ -22,9 +22,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.clock import FrozenClock
-from engine.db import Database
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.store.db import Database
+from engine.time.clock import FrozenClock
 from govflow.demo import seed_directory
 from web import create_app
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
 
 MESSAGES = sorted((Path(__file__).parents[1] / "engine" / "bpmn").glob("msg_*.bpmn"))
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 
-from engine import tokens
+from engine.people import tokens
 from tests.web.conftest import start_share
 from web.openapi import ROUTES
 

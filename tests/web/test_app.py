@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
 from web import create_app
 
 

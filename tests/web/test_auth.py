@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import directory
+from engine.people import directory
 from tests.web.conftest import csrf_token
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine import directory
-from engine.clock import SHANGHAI
+from engine.people import directory
+from engine.time.clock import SHANGHAI
 from tests.web.conftest import OBJECTION, make_app, start_share
 
 CHROMIUM = "/usr/bin/chromium"
@@ -144,7 +144,7 @@ def test_S8_the_data_authority_edits_the_catalog_and_a_department_only_reads_it(
 
 def test_an_administrator_fixes_an_incident_and_reassigns_a_stuck_task(
         page, live_url, wgf) -> None:
-    from engine.people import People
+    from engine.people.admin import People
 
     wgf.deploy((Path(__file__).parent.parent / "engine" / "models" / "probe.bpmn").read_bytes(),
                "probe.bpmn")
@@ -229,13 +229,13 @@ def test_an_administrator_changes_a_limit_in_the_modeler_and_deploys_it(
 
 
 def page_versions(wgf):
-    from engine.versions import Versions
+    from engine.bpmn.versions import Versions
 
     return Versions(wgf).of("share_probe")
 
 
 def test_an_administrator_edits_a_decision_table_and_deploys_it(page, live_url, wgf) -> None:
-    from engine.services import WORKFLOWS
+    from engine.cases.govflow import WORKFLOWS
 
     wgf.deploy((WORKFLOWS / "share_request.bpmn").read_bytes(), "share_request.bpmn")
     with wgf.db.write() as conn:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine import directory
-from engine.clock import SHANGHAI
+from engine.people import directory
+from engine.time.clock import SHANGHAI
 from notifications.channels import InAppChannel
 from notifications.dispatch import Dispatcher
 from tests.web.conftest import make_app, start_share

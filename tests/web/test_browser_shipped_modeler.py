@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine.clock import SHANGHAI
-from engine.db import Database
-from engine.people import People
-from engine.services import Govflow
-from engine.versions import Versions
+from engine.bpmn.versions import Versions
+from engine.cases.govflow import Govflow
+from engine.people.admin import People
+from engine.store.db import Database
+from engine.time.clock import SHANGHAI
 from govflow.demo import seed_catalog, seed_directory
 from tests.web.test_browser import ARGS, CHROMIUM
 from web import create_app

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.db import Database
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.store.db import Database
 from tests.web.conftest import make_app
 
 

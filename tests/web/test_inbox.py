@@ -128,7 +128,7 @@ def test_transfer_to_a_colleague_in_the_same_group_needs_a_reason(client, auth, 
 
 def test_long_queues_are_counted_up_to_a_cap_and_shown_as_more_than(
         client, auth, wgf, monkeypatch) -> None:
-    from engine import inbox
+    from engine.cases import inbox
     monkeypatch.setattr(inbox, "COUNT_CAP", 2)
     for _ in range(3):
         start_share(wgf)

@@ -9,8 +9,8 @@ import re
 
 import openpyxl
 
-from engine import outbox
-from engine.clock import SHANGHAI
+from engine.notify import outbox
+from engine.time.clock import SHANGHAI
 from notifications.channels import InAppChannel
 from notifications.dispatch import Dispatcher
 from tests.web.conftest import start_share

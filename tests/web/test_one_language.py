@@ -17,8 +17,8 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from engine.forms import DEFAULT_FORMS
-from engine.schema import groups, users
+from engine.cases.forms import DEFAULT_FORMS
+from engine.store.schema import groups, users
 from govflow.demo import seed_demo
 from tests.web.conftest import AuthActions
 from tests.web.test_shipped import shipped  # noqa: F401  (the shipped models' app)
@@ -169,7 +169,7 @@ def test_every_shipped_form_speaks_one_language_even_with_errors(shipped, lang) 
 
 
 def test_the_language_chosen_before_signing_in_survives_and_is_remembered(app, wgf) -> None:
-    from engine import directory
+    from engine.people import directory
     with wgf.db.write() as conn:
         directory.add_user(conn, "pat", "Pat", password="pat-secret-2026",
                            groups_=["dept_health"], now=wgf.now())

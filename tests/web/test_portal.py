@@ -79,7 +79,7 @@ def test_anonymous_submission_and_lookup_are_rate_limited(wgf, tmp_path) -> None
 
 
 def test_department_users_submit_for_their_own_department_only(wgf, client, auth) -> None:
-    from engine.desk import Desk
+    from engine.cases.desk import Desk
     from engine.errors import InvalidTaskData
     desk: Desk = client.application.extensions["desk"]
     carl = desk.viewer("carl")

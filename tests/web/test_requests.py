@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from engine import tokens
-from engine.schema import api_tokens
+from engine.people import tokens
+from engine.store.schema import api_tokens
 from tests.web.conftest import CONDITIONAL, AuthActions, start_share
 
 HUGE = "9" * 30
@@ -37,7 +37,7 @@ def test_redirects_stay_on_this_site(client, auth, target) -> None:
 
 
 def test_sign_in_refuses_to_send_the_browser_elsewhere(app, wgf) -> None:
-    from engine import directory
+    from engine.people import directory
     with wgf.db.write() as conn:
         directory.add_user(conn, "pat", "Pat", password="pat-secret-2026",
                            groups_=["dept_health"], now=wgf.now())

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from engine.db import Database
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.store.db import Database
 from govflow.demo import seed_directory
 from tests.workflows.conftest import complete, open_task
 from web import create_app

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from waitress.server import create_server
 
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
 from tests.web.conftest import make_app
 
 RUNAWAY = """s = list(range(90000))

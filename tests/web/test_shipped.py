@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from engine.db import Database
-from engine.services import WORKFLOWS, Govflow
+from engine.cases.govflow import WORKFLOWS, Govflow
+from engine.store.db import Database
 from govflow.demo import seed_catalog, seed_directory
 from tests.web.conftest import AuthActions
 from web import create_app, formkit

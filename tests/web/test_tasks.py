@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from engine import attachments
+from engine.cases import attachments
 from engine.errors import AttachmentRejected
 from tests.web.conftest import start_share
 

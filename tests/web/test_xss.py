@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from engine import directory
+from engine.people import directory
 from tests.web.conftest import OBJECTION, start_share
 
 PAYLOAD = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from engine import directory
-from engine.clock import SHANGHAI
-from engine.models import CaseView, TaskView
-from engine.profile import JurisdictionProfile, load_profile
-from engine.services import Govflow
+from engine.cases.govflow import Govflow
+from engine.cases.models import CaseView, TaskView
+from engine.people import directory
+from engine.rules.profile import JurisdictionProfile, load_profile
+from engine.time.clock import SHANGHAI
 
 #: Role groups the models name in candidateGroups (departments come from case data).
 WORKFLOW_GROUPS = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidTaskData
-from engine.profile import shipped_profiles
-from engine.services import Govflow
+from engine.rules.profile import shipped_profiles
 from notifications.render import render
 from tests.workflows.conftest import (
     at,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidTaskData
-from engine.services import Govflow
 from tests.workflows.conftest import at, complete, end_of, fired, open_task, with_limits
 
 REPORT = {"requester_dept": "dept_civil", "provider_dept": "dept_health",

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.definitions import Definitions
+from engine.bpmn.definitions import Definitions
+from engine.cases.govflow import Govflow
 from engine.errors import BpmnValidationError
-from engine.services import Govflow
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 

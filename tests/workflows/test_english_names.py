@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import history
+from engine.cases import history
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidTaskData
-from engine.services import Govflow
 from tests.workflows.conftest import complete, open_task
 from tests.workflows.test_objection import MARK
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidTaskData
-from engine.services import Govflow
 from tests.workflows.conftest import complete, open_elements, open_task
 
 APPLICATION = {"requester_name": "某某数据科技有限公司", "applicant_type": "organisation",

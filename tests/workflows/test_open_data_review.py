@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidTaskData
-from engine.profile import shipped_profiles
-from engine.schema import cases
-from engine.services import Govflow
+from engine.rules.profile import shipped_profiles
+from engine.store.schema import cases
 from tests.workflows.conftest import complete, open_elements, open_task, with_profile
 
 NO_TRIGGERS = {"legal_question": False, "specialist_question": False, "state_secret": False,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidTaskData
-from engine.services import Govflow
 from tests.workflows.conftest import (
     at,
     complete,
@@ -309,7 +309,7 @@ def test_a_case_reloaded_in_a_fresh_engine_continues(gf: Govflow, clock) -> None
 def counts(gf: Govflow) -> tuple[int, int, int]:
     from sqlalchemy import func, select
 
-    from engine.schema import audit_events, cases, human_tasks
+    from engine.store.schema import audit_events, cases, human_tasks
     with gf.db.read() as conn:
         return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()
                      for t in (cases, human_tasks, audit_events))
@@ -343,7 +343,7 @@ def test_S2_a_department_cannot_request_data_it_provides_itself(gf: Govflow) -> 
 
 
 def test_S2_an_unknown_a_role_or_a_member_less_group_cannot_request(gf: Govflow) -> None:
-    from engine import directory
+    from engine.people import directory
     with gf.db.write() as conn:
         directory.add_group(conn, "dept_closed", "已撤销的部门")   # no active member
     for group in ("dept_nowhere", "administrators", "data_authority", "dept_closed"):
@@ -389,7 +389,7 @@ def test_S1_a_case_keeps_the_catalog_version_it_was_decided_on(gf: Govflow) -> N
 
 
 def test_S8_the_data_authority_names_the_provider_from_the_directory(gf: Govflow) -> None:
-    from engine import directory
+    from engine.people import directory
     with gf.db.write() as conn:
         directory.add_group(conn, "dept_closed", "已撤销的部门")
     case = gf.start_case("share_request", UNCATALOGUED, user="carl")

@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from engine.calendar import YearTable
+from engine.cases.govflow import Govflow
 from engine.errors import InvalidTaskData
-from engine.profile import shipped_profiles
-from engine.schema import audit_events, cases, outbox
-from engine.services import Govflow
-from engine.sla import SlaClock
+from engine.rules.profile import shipped_profiles
+from engine.store.schema import audit_events, cases, outbox
+from engine.time.calendar import YearTable
+from engine.time.sla import SlaClock
 from govflow.scheduler import run_jobs_once
 from tests.workflows.conftest import (
     at,

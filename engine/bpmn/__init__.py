@@ -1,0 +1,1 @@
+"""The models administrators deploy: parsing, checks, versions, the modeler, migration."""

@@ -1,0 +1,1 @@
+"""Users, groups, who may see what, and how people sign in."""

@@ -1,0 +1,1 @@
+"""What the data authority and the jurisdiction decide: the resource catalog and profile."""

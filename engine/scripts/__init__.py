@@ -1,0 +1,1 @@
+"""The sandbox that runs the scripts and expressions of a model."""

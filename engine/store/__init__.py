@@ -1,0 +1,1 @@
+"""The database: connection, schema, migrations, backup and the audit chain."""

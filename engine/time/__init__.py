@@ -1,0 +1,1 @@
+"""Legal time: the working-day calendar, deadlines and where a task stands against them."""
