@@ -11,7 +11,7 @@ from lxml import etree
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 MODELS = sorted(path.stem for path in WORKFLOWS.glob("*.bpmn"))
-# share_request is laid out lane by lane with orthogonal flows, but ten pairs still cross where
+# share_request is laid out lane by lane with orthogonal flows, but eight pairs still cross where
 # the ways to the grant and to the refusal pass the provider's review; it stays out until they go.
 WITHOUT_CROSSINGS = [name for name in MODELS if name != "share_request"]
 # Crossings no lane layout avoids: in open_data_application a refused cooperation drops from
