@@ -256,18 +256,21 @@ def prove_once(gf: Govflow, timer_cases: list[int], reminder_cases: list[int],
     unsent = [m.id for m in messages if m.status != "sent"]
     proof.expect(not unsent, f"messages not sent: {unsent[:10]}")
     mails = Counter(mailbox.received)
-    expected_mails, duplicates = Counter(), 0
+    # a message taken over from a dead dispatcher counts as a possible duplicate: the dead
+    # one may or may not have sent it before it died, so it arrives once or twice
+    most_mails, duplicates = Counter(), 0
     for m in messages:
         if m.channel == "email":
             message_id = f"<{hashlib.sha256(m.idempotency_key.encode()).hexdigest()[:32]}@govflow>"
             for person in people[m.recipient]:
                 if person.email:
-                    expected_mails[(message_id, person.email)] = 1 + m.duplicates
+                    most_mails[(message_id, person.email)] = 1 + m.duplicates
         duplicates += m.duplicates
-    proof.expect(mails == expected_mails, "the mailbox does not hold each e-mail once (plus "
-                 "counted duplicates): " + str(len(set(mails) ^ set(expected_mails))) +
-                 " differ, " + str(sum(mails.values()) - sum(expected_mails.values())) +
-                 " extra")
+    beyond = sum(max(n - most_mails[key], 0) for key, n in mails.items())
+    proof.expect(set(mails) == set(most_mails) and not beyond,
+                 "the mailbox does not hold each e-mail once (twice at most where counted as a "
+                 f"possible duplicate): {len(set(mails) ^ set(most_mails))} differ, "
+                 f"{beyond} beyond the count")
     in_app = {(m.id, p.username) for m in messages if m.channel == "in_app"
               for p in people[m.recipient] if p.username}
     proof.expect(set(bell) == in_app and max(bell.values(), default=1) == 1,
