@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, update
 
 from engine.cases import queries
 from engine.cases.models import TaskView
@@ -25,7 +25,8 @@ from engine.cases.runtime import spec_property
 from engine.errors import Conflict, InvalidTaskData, NotAllowed
 from engine.people import directory
 from engine.store.audit import PendingEvent
-from engine.store.schema import audit_events, human_tasks
+from engine.store.rawsql import RawSQL
+from engine.store.schema import human_tasks
 
 if TYPE_CHECKING:
     from engine.bpmn.definitions import Definitions
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 # A delegation (or a signer added before the holder) is open until it is handed back.
 _HANDED_OUT = ("task_delegated", "signer_added_before")
 _DELEGATION_ACTIONS = (*_HANDED_OUT, "task_delegation_resolved")
+_LAST_DELEGATION = (
+    "SELECT action, actor FROM audit_events WHERE case_id = :case_id AND task_id = :task_id"
+    " AND action IN (" + ", ".join(f"'{action}'" for action in _DELEGATION_ACTIONS) + ")"
+    " ORDER BY seq DESC LIMIT 1")
 
 
 def allows(task_spec: Any, name: str) -> bool:
@@ -130,11 +135,9 @@ class DelegationUseCases:
     @staticmethod
     def delegated_by(conn: Connection, case_id: int, task_id: str) -> str | None:
         """Who delegated the task, while the delegate has not handed it back."""
-        last = conn.execute(select(audit_events.c.action, audit_events.c.actor).where(
-            audit_events.c.case_id == case_id, audit_events.c.task_id == task_id,
-            audit_events.c.action.in_(_DELEGATION_ACTIONS))
-            .order_by(audit_events.c.seq.desc()).limit(1)).first()
-        return last.actor if last is not None and last.action in _HANDED_OUT else None
+        last = RawSQL.of(conn).one(conn, _LAST_DELEGATION,   # asked at every completion
+                                   {"case_id": case_id, "task_id": task_id})
+        return last[1] if last is not None and last[0] in _HANDED_OUT else None
 
     def _refuse_while_delegated(self, conn: Connection, task: Any) -> None:
         delegator = self.delegated_by(conn, task.case_id, task.id)

@@ -46,15 +46,16 @@ def key_file() -> Path:
     return Path(os.environ.get("GOVFLOW_INSTANCE", "instance")) / "audit.key"
 
 
-_loaded: dict[tuple[str | None, Path], AuditKey] = {}
+_loaded: dict[tuple[str | None, Path, str], AuditKey] = {}
 
 
 def current_key() -> AuditKey:
     """The configured key (read once per process and setting)."""
-    value, path = os.environ.get("GOVFLOW_AUDIT_KEY"), key_file().resolve()
-    found = _loaded.get((value, path))
+    value, path = os.environ.get("GOVFLOW_AUDIT_KEY"), key_file()
+    setting = (value, path, os.getcwd())   # every step asks: resolve the path only once
+    found = _loaded.get(setting)
     if found is None:
-        found = _loaded[(value, path)] = _read(value, path)
+        found = _loaded[setting] = _read(value, path.resolve())
     return found
 
 
