@@ -157,7 +157,7 @@ def wait_for(done: Callable[[], bool], timeout: float, what: str) -> None:
     while not done():
         if time.monotonic() > deadline:
             raise SystemExit(f"gave up after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(0.02)   # often enough to catch a small backlog half-way on a fast machine
 
 
 # -- the cases -------------------------------------------------------------------------------

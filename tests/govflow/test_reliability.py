@@ -34,9 +34,9 @@ def test_two_schedulers_and_a_killed_one_on_postgresql(postgres_server: Postgres
 
 
 def test_a_killed_scheduler_and_a_killed_load_on_sqlite() -> None:
-    out = bench("kill", "load", "--timers", "40", "--cases", "1000")
+    out = bench("kill", "load", "--timers", "120", "--cases", "1000")
     kill, load = out.splitlines()
-    assert kill.startswith("kill on SQLite: timers fired 40, ") and kill.endswith("-- holds")
+    assert kill.startswith("kill on SQLite: timers fired 120, ") and kill.endswith("-- holds")
     assert load.startswith("load on SQLite: committed before the kill ")
     assert load.endswith("-- holds")
 
