@@ -150,7 +150,7 @@ def start(gf: Govflow, process_id: str, data: str, user: str | None,
     case = gf.start_case(process_id, _json_data(data), user=user,
                          received_at=parse_moment(received_at) if received_at else None,
                          received_reason=received_reason)
-    return case if click.get_current_context().params.get("as_json") else str(case.id)
+    return case if _as_json() else str(case.id)
 
 
 @command(main)
@@ -161,7 +161,7 @@ def start(gf: Govflow, process_id: str, data: str, user: str | None,
 def tasks(gf: Govflow, user: str, view: str, process_id: str | None, page: int) -> Any:
     """List the open tasks a user may work on, soonest due first."""
     found = gf.inbox(user, view=view, process_id=process_id, page=page)
-    if click.get_current_context().params.get("as_json"):
+    if _as_json():
         return found
     if not found.tasks:
         return "no open tasks"
@@ -317,7 +317,7 @@ def message(gf: Govflow, name: str, data: str, case_id: int | None, pairs: tuple
         correlation[key.strip()] = value
     done = gf.send_message(name, _json_data(data), case_id=case_id, correlation=correlation,
                            user=user)
-    if click.get_current_context().params.get("as_json"):
+    if _as_json():
         return done
     return (f"{'started' if done.started else 'delivered to'} case {done.case_id} at "
             f"{done.element_id}; the case is {done.status}")
@@ -328,7 +328,7 @@ def message(gf: Govflow, name: str, data: str, case_id: int | None, pairs: tuple
 def show_case(gf: Govflow, case_id: int) -> Any:
     """Show a case: status, data, open tasks, timers and audit events."""
     case = gf.get_case(case_id)
-    if click.get_current_context().params.get("as_json"):
+    if _as_json():
         return case
     lines = [f"case {case.id}  {case.process_id} v{case.version}  {case.status}",
              f"started {_local(case.started_at)} by {case.started_by or '-'}"]
@@ -353,7 +353,7 @@ def tick(gf: Govflow) -> Any:
     from govflow.scheduler import run_jobs_once
 
     results = run_jobs_once(gf)
-    if click.get_current_context().params.get("as_json"):
+    if _as_json():
         return results
     firing = results["fire_due_timers"]
     recomputed = results["recompute_provisional_deadlines"]
@@ -380,10 +380,10 @@ def outbox(gf: Govflow, status: str | None, case_id: int | None, resend: int | N
     """List notifications: kind, channel, recipient, case, task, rung, status, attempts, error."""
     if resend is not None:
         message = gf.resend_message(resend)
-        return message if click.get_current_context().params.get("as_json") else \
+        return message if _as_json() else \
             f"message #{message.id} queued again"
     messages = gf.outbox_messages(status, limit=limit, case_id=case_id)
-    if click.get_current_context().params.get("as_json"):
+    if _as_json():
         return messages
     if not messages:
         return "no messages"
@@ -408,7 +408,7 @@ def explain(gf: Govflow, start: str, working_days: int, lang: str) -> Any:
     """Explain the deadline N working days after START (a date or ISO datetime)."""
     received = dt.date.fromisoformat(start) if len(start) == 10 else parse_moment(start)
     deadline = gf.deadline(received, working_days)
-    if click.get_current_context().params.get("as_json"):
+    if _as_json():
         return deadline.to_dict()
     return "\n".join(deadline.explain(lang))
 
@@ -436,7 +436,7 @@ def catalog() -> None:
 def catalog_import(gf: Govflow, file: str, user: str, reason: str | None) -> Any:
     """Add or replace the datasets of a CSV or JSON file: all of them, or none."""
     version = gf.import_catalog(file, by=user, reason=reason)
-    if click.get_current_context().params.get("as_json"):
+    if _as_json():
         return {"version": version.version if version else None,
                 "changed": [c["id"] for c in version.changes] if version else []}
     if version is None:
@@ -449,7 +449,7 @@ def catalog_import(gf: Govflow, file: str, user: str, reason: str | None) -> Any
 def catalog_list(gf: Govflow, search: str | None) -> Any:
     """The datasets of the catalog."""
     found = gf.catalog(search)
-    if click.get_current_context().params.get("as_json"):
+    if _as_json():
         return [{**d.record(), "version": d.version} for d in found]
     if not found:
         return "the catalog has no datasets" + (" matching that" if search else "")
@@ -648,7 +648,7 @@ def user_add(gf: Govflow, username: str, display_name: str, groups_: tuple[str, 
              password: str | None) -> Any:
     """Create a user."""
     added = _people(gf).add_user(username, display_name, _password(password), groups_)
-    return added if click.get_current_context().params.get("as_json") else (
+    return added if _as_json() else (
         f"user {added.username} added")
 
 
@@ -656,7 +656,7 @@ def user_add(gf: Govflow, username: str, display_name: str, groups_: tuple[str, 
 def user_list(gf: Govflow) -> Any:
     """List every user with their groups."""
     found = _people(gf).users()
-    return found if click.get_current_context().params.get("as_json") else (
+    return found if _as_json() else (
         "\n".join(_user_line(u) for u in found) or "no users")
 
 
@@ -665,7 +665,7 @@ def user_list(gf: Govflow) -> Any:
 def user_deactivate(gf: Govflow, username: str) -> Any:
     """Deactivate a user: no sign-in, no API tokens; the history keeps their name."""
     done = _people(gf).set_active(username, False)
-    return done if click.get_current_context().params.get("as_json") else (
+    return done if _as_json() else (
         f"user {done.username} deactivated")
 
 
@@ -675,7 +675,7 @@ def user_deactivate(gf: Govflow, username: str) -> Any:
 def user_passwd(gf: Govflow, username: str, password: str | None) -> Any:
     """Set a new password for a user."""
     done = _people(gf).set_password(username, _password(password))
-    return done if click.get_current_context().params.get("as_json") else (
+    return done if _as_json() else (
         f"password of {done.username} changed")
 
 
@@ -692,7 +692,7 @@ def group() -> None:
 def group_add(gf: Govflow, name: str, title: str, kind: str, supervisor: str | None) -> Any:
     """Create a group."""
     added = _people(gf).add_group(name, title, kind, supervisor)
-    return added if click.get_current_context().params.get("as_json") else (
+    return added if _as_json() else (
         f"group {added.name} added")
 
 
@@ -700,7 +700,7 @@ def group_add(gf: Govflow, name: str, title: str, kind: str, supervisor: str | N
 def group_list(gf: Govflow) -> Any:
     """List every group with its supervisor and active members."""
     found = _people(gf).groups()
-    return found if click.get_current_context().params.get("as_json") else (
+    return found if _as_json() else (
         "\n".join(_group_line(g) for g in found) or "no groups")
 
 
@@ -715,7 +715,7 @@ def member() -> None:
 def member_add(gf: Govflow, username: str, group_name: str) -> Any:
     """Add a user to a group."""
     found = _people(gf).add_member(username, group_name)
-    return found if click.get_current_context().params.get("as_json") else (
+    return found if _as_json() else (
         f"{username} is a member of {found.name}")
 
 
@@ -725,5 +725,5 @@ def member_add(gf: Govflow, username: str, group_name: str) -> Any:
 def member_remove(gf: Govflow, username: str, group_name: str) -> Any:
     """Remove a user from a group."""
     found = _people(gf).remove_member(username, group_name)
-    return found if click.get_current_context().params.get("as_json") else (
+    return found if _as_json() else (
         f"{username} left {found.name}")
