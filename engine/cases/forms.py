@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -130,11 +130,11 @@ class FormLibrary:
         return validator
 
     def validate(self, name: str | None, data: dict[str, Any],
-                 departments: Callable[[], Mapping[str, str]] | None = None) -> None:
+                 departments: Callable[[set[str]], Collection[str]] | None = None) -> None:
         """Raise InvalidTaskData naming each bad field; a task without a form takes any object.
 
-        `departments` gives the directory's active departments, read only when the form
-        has a field that names one."""
+        `departments` tells which of the names it is given are active departments in the
+        directory; it is asked only when the form has a field that names one."""
         if not isinstance(data, dict):
             raise InvalidTaskData("task data must be a JSON object", {"": "not an object"})
         if name is None:
@@ -147,7 +147,7 @@ class FormLibrary:
                 errors.setdefault(field, _message(error))
         named = {f: data[f] for f in self.directory_fields(name) if data.get(f) is not None}
         if named and departments is not None:
-            known = departments()
+            known = departments({v for v in named.values() if isinstance(v, str)})
             for field, value in named.items():
                 if value not in known:
                     errors.setdefault(field, NOT_A_DEPARTMENT)

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask, ScriptTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engine.bpmn.definitions import BpmnFile, Definitions
@@ -85,7 +85,11 @@ DECISION_KEYS = ("outcome", "decision", "decided_by", "decision_rule", "decision
 PROFILE_KEY = "jurisdiction_profile"
 #: Who the running step acts for, as scripts see it through `actor()`.
 _ACTING: contextvars.ContextVar[str] = contextvars.ContextVar("acting", default=SYSTEM)
-_INSERT_CASE = insert(cases)
+_INSERT_CASE = (
+    "INSERT INTO cases (process_id, version_id, status, requester, data, state, revision,"
+    " audit_head, audit_seq, started_at, started_by, updated_at) VALUES (:process_id,"
+    " :version_id, 'running', :requester, :data, '', 0, :audit_head, 0, :now, :started_by,"
+    " :now) RETURNING id")
 _TASK_ACCESS = ("SELECT t.case_id, t.element_id, t.state, t.assignee, t.form, t.completed_by,"
                 " t.candidate_groups, c.status FROM human_tasks t JOIN cases c"
                 " ON c.id = t.case_id WHERE t.id = :task_id")
@@ -236,7 +240,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             raise NotAllowed(f"process {process_id!r} starts on message {waits_for[0]!r}; "
                              "send that message to start a case")
         form = _start_form(deployed.spec)
-        self.forms.validate(form, data, lambda: directory.active_departments(conn))
+        self.forms.validate(form, data, lambda names: directory.active_among(conn, names))
         if user is not None:
             mine = directory.groups_of(conn, user)
             self.forms.check_submitter(form, data, mine, access.ADMIN_GROUP in mine)
@@ -245,12 +249,11 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
         receipt = self._receipt(conn, user, received_at, received_reason, now)
         data["received_at"] = (receipt or now).astimezone(SHANGHAI).isoformat()
         data[PROFILE_KEY] = self.profile.name  # the rules the case started under
-        case_id = conn.execute(_INSERT_CASE, {
+        raw = RawSQL.of(conn)
+        case_id = raw.one(conn, _INSERT_CASE, {  # type: ignore[index]
             "process_id": deployed.process_id, "version_id": deployed.id,
-            "status": "running", "requester": requester, "data": data, "state": "",
-            "revision": 0, "audit_head": GENESIS, "audit_seq": 0, "started_at": now,
-            "started_by": user, "updated_at": now,
-        }).inserted_primary_key[0]
+            "requester": requester, "data": raw.doc(data), "audit_head": GENESIS,
+            "now": raw.when(now), "started_by": user})[0]
         deployed = self.definitions.pin_calls(conn, case_id, deployed)
         workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
                                 script_engine=self.script_engine)
@@ -329,7 +332,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 self._require_candidate(conn, task, user)
             self._refuse_while_delegated(conn, task)
             data = trimmed(data)
-            self.forms.validate(task.form, data, lambda: directory.active_departments(conn))
+            self.forms.validate(task.form, data, lambda names: directory.active_among(conn, names))
             case = self.store.load(conn, task.case_id, self.definitions)
             spiff_task = case.workflow.get_task_from_id(UUID(task_id))
             if spiff_task is None or spiff_task.state != TaskState.READY:

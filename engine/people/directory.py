@@ -7,6 +7,7 @@ it through membership, or by holding its claim.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -67,6 +68,19 @@ _ACTIVE_DEPARTMENTS = (
     "SELECT g.name, g.title FROM groups g WHERE g.kind = 'department' AND EXISTS ("
     " SELECT 1 FROM memberships m JOIN users u ON u.username = m.username"
     " WHERE m.group_name = g.name AND u.is_active) ORDER BY g.name")
+
+
+_IS_ACTIVE_DEPARTMENT = (
+    "SELECT 1 FROM groups g WHERE g.name = :name AND g.kind = 'department' AND EXISTS ("
+    " SELECT 1 FROM memberships m JOIN users u ON u.username = m.username"
+    " WHERE m.group_name = g.name AND u.is_active)")
+
+
+def active_among(conn: Connection, names: Iterable[str]) -> set[str]:
+    """Which of `names` are active departments (see `active_departments`), asked one by
+    one: a form names one or two, and the directory may hold hundreds."""
+    raw = RawSQL.of(conn)
+    return {n for n in names if raw.one(conn, _IS_ACTIVE_DEPARTMENT, {"name": n})}
 
 
 def active_departments(conn: Connection) -> dict[str, str]:
