@@ -19,7 +19,7 @@ from engine.people.access import case_number, parse_case_number, public_data
 
 from . import results
 from .auth import desk
-from .i18n import group_titles
+from .i18n import result_titles
 from .openapi import QUERY, document
 from .params import LARGEST_ID, BadParameter, check_query, int_arg
 from .security import csrf
@@ -110,7 +110,7 @@ def case_json(case: Any, *, full: bool = False) -> dict[str, Any]:
            "completed_at": case.completed_at.isoformat() if case.completed_at else None,
            "url": url_for("api.get_case", case_id=case.id)}
     if full:
-        out["result"] = results.as_json(result_of(case.data, group_titles()))
+        out["result"] = results.as_json(result_of(case.data, result_titles(case.data)))
         out["data"] = public_data(case.data)
         out["incident"] = case.incident
         out["tasks"] = [task_json(t) for t in case.tasks]
@@ -167,7 +167,7 @@ def case_status(case_id: int) -> Any:
     clock = desk().sla_clock()
     return jsonify(number=case_number(case.id), status=case.status,
                    outcome=case.data.get("outcome"), incident=case.incident,
-                   result=results.as_json(result_of(case.data, group_titles())),
+                   result=results.as_json(result_of(case.data, result_titles(case.data))),
                    open_tasks=[task_json(t, clock.of(t)) for t in case.tasks
                                if t.state == "open"])
 

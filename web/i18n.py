@@ -72,6 +72,15 @@ def group_titles() -> dict[str, str]:
     return {name: process_name(title) for name, title in g.group_titles.items()}
 
 
+def result_titles(data: dict[str, Any]) -> dict[str, str]:
+    """The titles a case's result names (the deciding body), without reading every group."""
+    decider = data.get("decided_by")
+    if not isinstance(decider, str):
+        return {}
+    title = current_app.extensions["desk"].group_title(decider)
+    return {decider: process_name(title)} if title else {}
+
+
 def department_titles() -> dict[str, str]:
     """Active department groups (name -> title in the reader's language), for choice lists:
     a form may name only a department with active members."""

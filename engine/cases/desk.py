@@ -20,7 +20,7 @@ from engine.cases import attachments, catalog, comments, forms, history, inbox, 
 from engine.cases.govflow import Govflow
 from engine.cases.models import CaseView, MessageDelivery, TaskView
 from engine.errors import EngineError, InvalidTaskData, NotAllowed, ProcessNotFound
-from engine.people import access, sessions, tokens
+from engine.people import access, directory, sessions, tokens
 from engine.people.access import Viewer
 from engine.rules import resources
 from engine.rules.profile import fill_limits
@@ -88,7 +88,6 @@ class Desk:
 
     # -- who -----------------------------------------------------------------------------
     def sign_in(self, username: str, password: str) -> Viewer | None:
-        from engine.people import directory
         with self.gf.db.read() as conn:
             if not directory.check_password(conn, username, password):
                 return None
@@ -131,6 +130,11 @@ class Desk:
         with self.gf.db.read() as conn:
             return dict(conn.execute(select(groups.c.name, groups.c.title)).all())
 
+    def group_title(self, name: str) -> str | None:
+        """One group's title (the body a result names), or None for no such group."""
+        with self.gf.db.read() as conn:
+            return directory.group_title(conn, name)
+
     def departments(self) -> dict[str, str]:
         """Department groups (name -> title), for choosing one on a form."""
         with self.gf.db.read() as conn:
@@ -140,7 +144,6 @@ class Desk:
 
     def department_choices(self) -> dict[str, str]:
         """The departments a form may name: active ones only (see directory)."""
-        from engine.people import directory
         with self.gf.db.read() as conn:
             return directory.active_departments(conn)
 

@@ -90,6 +90,11 @@ _INSERT_CASE = (
     " audit_head, audit_seq, started_at, started_by, updated_at) VALUES (:process_id,"
     " :version_id, 'running', :requester, :data, '', 0, :audit_head, 0, :now, :started_by,"
     " :now) RETURNING id")
+_CLAIM = ("UPDATE human_tasks SET assignee = :user"
+          " WHERE id = :task_id AND state = 'open' AND assignee IS NULL")
+_AUDIT_HEAD = "SELECT audit_head, audit_seq FROM cases WHERE id = :case_id"
+_MOVE_AUDIT_HEAD = ("UPDATE cases SET audit_head = :head, audit_seq = :seq"
+                    " WHERE id = :case_id AND audit_seq = :seen_seq")
 _TASK_ACCESS = ("SELECT t.case_id, t.element_id, t.state, t.assignee, t.form, t.completed_by,"
                 " t.candidate_groups, c.status FROM human_tasks t JOIN cases c"
                 " ON c.id = t.case_id WHERE t.id = :task_id")
@@ -281,9 +286,7 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
                 raise TaskAlreadyClaimed(f"task {task_id} is claimed by {task.assignee}",
                                          assignee=task.assignee)
             self._require_candidate(conn, task, user)
-            claimed = conn.execute(update(human_tasks).where(
-                human_tasks.c.id == task_id, human_tasks.c.state == "open",
-                human_tasks.c.assignee.is_(None)).values(assignee=user)).rowcount
+            claimed = RawSQL.of(conn).run(conn, _CLAIM, {"task_id": task_id, "user": user})
             if claimed != 1:
                 raise TaskAlreadyClaimed(f"task {task_id} was claimed by someone else")
             self._append_event(conn, task.case_id, PendingEvent(
@@ -694,12 +697,11 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
     def _append_event(self, conn: Connection, case_id: int, event: PendingEvent) -> None:
         """Add an event that changes no workflow state (claims, transfers)."""
-        row = conn.execute(select(cases.c.audit_head, cases.c.audit_seq)
-                           .where(cases.c.id == case_id)).one()
-        rows, head, seq = chain_rows(case_id, row.audit_head, row.audit_seq, [event])
-        changed = conn.execute(update(cases).where(
-            cases.c.id == case_id, cases.c.audit_seq == row.audit_seq)
-            .values(audit_head=head, audit_seq=seq)).rowcount
+        raw = RawSQL.of(conn)
+        seen_head, seen_seq = raw.one(conn, _AUDIT_HEAD, {"case_id": case_id})  # type: ignore[misc]
+        rows, head, seq = chain_rows(case_id, seen_head, seen_seq, [event])
+        changed = raw.run(conn, _MOVE_AUDIT_HEAD, {"case_id": case_id, "seen_seq": seen_seq,
+                                                   "head": head, "seq": seq})
         if changed != 1:
             raise Conflict(f"case {case_id} changed meanwhile; try again")
         write_events(conn, rows)

@@ -24,8 +24,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
+from engine.store.rawsql import RawSQL
 from engine.store.schema import cases, message_waits
 
 # What each workflow object last wrote to `message_waits`; absent when unknown (a case
@@ -112,6 +113,12 @@ def mark_new(workflow: BpmnWorkflow) -> None:
     _written[workflow] = []
 
 
+_DROP_WAITS = "DELETE FROM message_waits WHERE case_id = :case_id"
+_ADD_WAIT = ("INSERT INTO message_waits (case_id, task_id, element_id, message, corr_key,"
+             " corr_value) VALUES (:case_id, :task_id, :element_id, :message, :corr_key,"
+             " :corr_value)")
+
+
 def sync_waits(conn: Connection, case_id: int, workflow: BpmnWorkflow) -> None:
     """Write the case's message waits, in the transaction that saves the case."""
     rows = []
@@ -123,10 +130,10 @@ def sync_waits(conn: Connection, case_id: int, workflow: BpmnWorkflow) -> None:
     before = _written.get(workflow)
     if before == rows:
         return
+    raw = RawSQL.of(conn)  # every step of every case passes here
     if before is None or before:
-        conn.execute(delete(message_waits).where(message_waits.c.case_id == case_id))
-    if rows:
-        conn.execute(insert(message_waits), rows)
+        raw.run(conn, _DROP_WAITS, {"case_id": case_id})
+    raw.run_many(conn, _ADD_WAIT, rows)
     _written[workflow] = rows
 
 

@@ -29,7 +29,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 
 from engine.bpmn.definitions import DeployedVersion
 from engine.cases.models import AuditEvent, TaskView, TimerView
@@ -37,7 +37,6 @@ from engine.cases.state import StateCodec, TaskJsonCache
 from engine.errors import CaseNotFound, Conflict
 from engine.store.audit import PendingEvent, chain_rows, write_events
 from engine.store.rawsql import RawSQL
-from engine.store.schema import timers
 from engine.time.calendar import Deadline
 
 # Deadlines computed by the `deadline()` script helper during the current step, by ISO
@@ -59,7 +58,8 @@ _ADD_CHUNK = ("INSERT INTO case_state_chunks (case_id, seq, body) VALUES (:case_
               " :body)")
 _DROP_CHUNKS = "DELETE FROM case_state_chunks WHERE case_id = :case_id"
 _OPEN_TASK_IDS = "SELECT id FROM human_tasks WHERE case_id = :case_id AND state = 'open'"
-_CASE_TIMERS = select(timers).where(timers.c.case_id == bindparam("p_case"))
+_CASE_TIMERS = ("SELECT task_id, element_id, fire_at, provisional, rule, basis FROM timers"
+                " WHERE case_id = :case_id")
 
 _SAVE_CASE = (
     "UPDATE cases SET state = :state, data = :data, status = :status, revision = :revision,"
@@ -244,14 +244,15 @@ class CaseStore:
             return cached
         workflow, task_cache, deployed = self._restore(conn, case_id, version_id, definitions)
         open_tasks = set(raw.column(conn, _OPEN_TASK_IDS, {"case_id": case_id}))
-        timer_rows = conn.execute(_CASE_TIMERS, {"p_case": case_id})
+        timer_rows = raw.rows(conn, _CASE_TIMERS, {"case_id": case_id})
         return LoadedCase(
             id=case_id, deployed=deployed, workflow=workflow, task_cache=task_cache,
             revision=revision, audit_head=audit_head, audit_seq=audit_seq,
             status=status, requester=requester, incident=raw.read_doc(incident),
             open_tasks=open_tasks,
-            timers={r.task_id: TimerView(case_id, r.task_id, r.element_id, r.fire_at,
-                                         r.provisional, r.rule, r.basis) for r in timer_rows},
+            timers={task_id: TimerView(case_id, task_id, element, raw.read_when(fire_at),
+                                       bool(provisional), rule, raw.read_doc(basis))
+                    for task_id, element, fire_at, provisional, rule, basis in timer_rows},
             data=dict(case_data(workflow)), started_at=raw.read_when(started_at),
             started_by=started_by, sla=raw.read_doc(sla),
         )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
@@ -161,10 +162,10 @@ class StateCodec:
         self, active: str, chunks: list[str], spec: Any, subprocess_specs: dict[str, Any],
     ) -> tuple[BpmnWorkflow, TaskJsonCache]:
         """Restore a workflow on the spec of its deployed version."""
-        dct = json.loads(active)
+        dct = orjson.loads(active)
         tasks = {}
         for chunk in chunks:
-            tasks.update(json.loads("{" + chunk + "}"))
+            tasks.update(orjson.loads("{" + chunk + "}"))
         chunked = {UUID(k) for k in tasks}
         tasks.update(dct["tasks"])
         dct["tasks"] = _parents_first(tasks, dct["root"])

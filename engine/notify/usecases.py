@@ -17,9 +17,8 @@ from engine.errors import NotAllowed, ReminderTooSoon
 from engine.notify import outbox, reminders, supervision
 from engine.notify.notices import local, party_recipient
 from engine.people.access import case_number, load_viewer
-from engine.people.directory import groups_of
+from engine.people.directory import group_title, groups_of
 from engine.store.audit import PendingEvent
-from engine.store.rawsql import RawSQL
 from engine.store.schema import contacts, group_supervisors, human_tasks, notifications
 from engine.store.schema import outbox as outbox_rows
 from engine.store.schema import reminders as reminder_rows
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
     from engine.rules.profile import JurisdictionProfile
     from engine.store.db import Database
     from engine.time.calendar import WorkCalendar
-
-_GROUP_TITLE = "SELECT title FROM groups WHERE name = :name"  # on the raw cursor: every result
-
 
 @dataclass(frozen=True)
 class CaseNotices:
@@ -109,14 +105,13 @@ class NotifyUseCases:
         if not data.get("outcome"):
             return None
         decider = str(data.get("decided_by"))
-        title = RawSQL.of(conn).one(conn, _GROUP_TITLE, {"name": decider})
-        found = result_of(data, {decider: title[0]} if title else {})
+        title = group_title(conn, decider)
+        found = result_of(data, {decider: title} if title else {})
         return to_payload(found) if found else None
 
     @staticmethod
     def _group_title(conn: Connection, name: Any) -> str:
-        title = RawSQL.of(conn).one(conn, _GROUP_TITLE, {"name": str(name)})
-        return title[0] if title and title[0] else str(name or "")
+        return group_title(conn, str(name)) or str(name or "")
 
     def _task_handed_to(self, conn: Connection, task_id: str, user: str, by: str) -> None:
         """A task given to one person (transfer): tell them in the bell."""

@@ -76,6 +76,14 @@ _IS_ACTIVE_DEPARTMENT = (
     " WHERE m.group_name = g.name AND u.is_active)")
 
 
+_GROUP_TITLE = "SELECT title FROM groups WHERE name = :name"
+
+
+def group_title(conn: Connection, name: str) -> str | None:
+    found = RawSQL.of(conn).one(conn, _GROUP_TITLE, {"name": name})
+    return found[0] if found else None
+
+
 def active_among(conn: Connection, names: Iterable[str]) -> set[str]:
     """Which of `names` are active departments (see `active_departments`), asked one by
     one: a form names one or two, and the directory may hold hundreds."""

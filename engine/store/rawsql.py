@@ -105,6 +105,14 @@ class RawSQL:
         finally:
             cursor.close()
 
+    def rows(self, conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self._native(sql), params)
+            return cursor.fetchall()  # type: ignore[no-any-return]
+        finally:
+            cursor.close()
+
     def column(self, conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
