@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Integer, Select, bindparam, func, or_, select, true, union
 
 from engine.cases.models import TaskView
-from engine.cases.queries import task_from_row
+from engine.cases.queries import task_from_raw
 from engine.people.access import Viewer, case_number, parse_case_number
+from engine.store.rawsql import Compiled, RawSQL
 from engine.store.schema import human_tasks, task_candidates
 from engine.time.sla import STATES, Sla, SlaClock
 
@@ -82,9 +83,11 @@ class _Shape:
 
 @dataclass(frozen=True)
 class _Plan:
-    count: Select[Any] | None          # distinct tasks, up to COUNT_CAP + 1
-    dated: tuple[Select[Any], ...]     # each source's first :k tasks with a due date
-    undated: tuple[Select[Any], ...]   # ... and without
+    """The SQL of one shape of read, for one backend's raw cursor."""
+
+    count: Compiled | None          # distinct tasks, up to COUNT_CAP + 1
+    dated: tuple[Compiled, ...]     # each source's first :k tasks with a due date
+    undated: tuple[Compiled, ...]   # ... and without
 
 
 def _sources(shape: _Shape) -> list[tuple[Select[Any], Any]]:
@@ -158,9 +161,9 @@ def _narrow(stmt: Select[Any], order: Any, shape: _Shape, dated: bool) -> Select
 
 
 @functools.lru_cache(maxsize=512)
-def _plan(shape: _Shape) -> _Plan:
-    """The statements of one shape of read, built once: each read only binds its values,
-    and SQLAlchemy reuses the compiled SQL without building or hashing it again."""
+def _plan(shape: _Shape, backend: str) -> _Plan:
+    """The SQL of one shape of read, built and compiled once per backend: each read only
+    binds its values and runs on the raw cursor (every inbox and API read passes here)."""
     parts: dict[bool, list[tuple[Select[Any], Any]]] = {True: [], False: []}
     for dated in (True, False):
         for stmt, order in _sources(shape):
@@ -172,7 +175,10 @@ def _plan(shape: _Shape) -> _Plan:
         stmt.order_by(*(order if shape.sort == "due" and dated else (
             human_tasks.c.created_at, human_tasks.c.id))).limit(k)
         for stmt, order in found) for dated, found in parts.items()}
-    return _Plan(_count_statement(parts[True] + parts[False]), top[True], top[False])
+    raw = RawSQL.by_name(backend)
+    count = _count_statement(parts[True] + parts[False])
+    return _Plan(None if count is None else raw.compile(count),
+                 tuple(map(raw.compile, top[True])), tuple(map(raw.compile, top[False])))
 
 
 def _count_statement(parts: list[tuple[Select[Any], Any]]) -> Select[Any] | None:
@@ -189,10 +195,12 @@ def _count_statement(parts: list[tuple[Select[Any], Any]]) -> Select[Any] | None
     return select(func.count()).select_from(ids.subquery())
 
 
-def _bind(viewer: Viewer, query: InboxQuery, clock: SlaClock) -> tuple[_Shape, dict[str, Any]]:
+def _bind(viewer: Viewer, query: InboxQuery, clock: SlaClock,
+          raw: RawSQL) -> tuple[_Shape, dict[str, Any]]:
     """The shape of this read and the values it binds."""
-    params: dict[str, Any] = {"username": viewer.username, "last_second": clock.last_second,
-                              "due_soon_until": clock.due_soon_until()}
+    params: dict[str, Any] = {"username": viewer.username,
+                              "last_second": raw.when(clock.last_second),
+                              "due_soon_until": raw.when(clock.due_soon_until())}
     params.update((f"group{i}", g) for i, g in enumerate(sorted(viewer.groups)))
     params.update((f"supervised{i}", g) for i, g in enumerate(sorted(viewer.supervises)))
     text = (query.search or "").strip()
@@ -209,7 +217,10 @@ def _bind(viewer: Viewer, query: InboxQuery, clock: SlaClock) -> tuple[_Shape, d
 
 
 def _count(conn: Connection, plan: _Plan, params: dict[str, Any]) -> int:
-    return 0 if plan.count is None else int(conn.execute(plan.count, params).scalar_one())
+    if plan.count is None:
+        return 0
+    found = RawSQL.of(conn).one(conn, plan.count.sql, {**plan.count.fixed, **params})
+    return int(found[0])  # type: ignore[index]
 
 
 def _sort_key(task: TaskView, sort: str) -> tuple[Any, ...]:
@@ -222,18 +233,20 @@ def _top(conn: Connection, plan: _Plan, params: dict[str, Any], sort: str,
     """The first k tasks in order: each source gives its own first k, walking its index."""
     found: dict[str, TaskView] = {}
     params = {**params, "k": k}
+    raw = RawSQL.of(conn)
     for statements in (plan.dated, plan.undated):
         for stmt in statements:
-            for row in conn.execute(stmt, params):
-                found.setdefault(row.id, task_from_row(row))
+            for row in raw.rows(conn, stmt.sql, {**stmt.fixed, **params}):
+                if row[0] not in found:
+                    found[row[0]] = task_from_raw(raw, row)
         if len(found) >= k and sort == "due":
             break      # undated tasks sort after every dated one
     return sorted(found.values(), key=lambda t: _sort_key(t, sort))[:k]
 
 
 def inbox(conn: Connection, viewer: Viewer, query: InboxQuery, clock: SlaClock) -> Inbox:
-    shape, params = _bind(viewer, query, clock)
-    plan = _plan(shape)
+    shape, params = _bind(viewer, query, clock, RawSQL.of(conn))
+    plan = _plan(shape, conn.dialect.name)
     total = _count(conn, plan, params)
     first = (query.page - 1) * query.per_page
     tasks = _top(conn, plan, params, query.sort, first + query.per_page)[first:]
@@ -245,6 +258,6 @@ def tab_counts(conn: Connection, viewer: Viewer, clock: SlaClock) -> dict[str, i
     """How many tasks each tab holds, capped like the inbox total."""
     counts = {}
     for view in ("mine", "groups", "overdue"):
-        shape, params = _bind(viewer, InboxQuery(view=view), clock)
-        counts[view] = min(_count(conn, _plan(shape), params), COUNT_CAP)
+        shape, params = _bind(viewer, InboxQuery(view=view), clock, RawSQL.of(conn))
+        counts[view] = min(_count(conn, _plan(shape, conn.dialect.name), params), COUNT_CAP)
     return counts

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from engine.cases.models import AuditEvent, CaseView, TaskView, TimerView
 from engine.errors import CaseNotFound, TaskNotFound
+from engine.store.rawsql import RawSQL
 from engine.store.schema import audit_events, cases, human_tasks, process_versions, timers
 
 # Built once, so each call reuses the compiled statement (see engine/cases/runtime.py).
@@ -39,6 +40,19 @@ def task_from_row(row: Any) -> TaskView:
         due_provisional=row.due_provisional, due_basis=row.due_basis, state=row.state,
         completed_at=row.completed_at, completed_by=row.completed_by,
     )
+
+
+def task_from_raw(raw: RawSQL, row: tuple[Any, ...]) -> TaskView:
+    """A task from a raw cursor's row of `SELECT human_tasks.*` (the table's column order,
+    which is TaskView's)."""
+    (task_id, case_id, process_id, version_id, element_id, title, lane, groups, assignee,
+     requester, form, created_at, due_at, provisional, basis, state, completed_at, by) = row
+    created = raw.read_when(created_at)
+    assert created is not None  # the column is NOT NULL
+    return TaskView(task_id, case_id, process_id, version_id, element_id, title, lane,
+                    tuple(raw.read_doc(groups) or ()), assignee, requester, form, created,
+                    raw.read_when(due_at), bool(provisional), raw.read_doc(basis), state,
+                    raw.read_when(completed_at), by)
 
 
 def get_task(conn: Connection, task_id: str) -> TaskView:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -32,6 +33,14 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """SQL compiled from a SQLAlchemy statement: run it with `{**fixed, **values}`."""
+
+    sql: str
+    fixed: dict[str, Any]
+
+
 class RawSQL:
     """Binds and reads values for one backend; runs statements with :name parameters."""
 
@@ -40,7 +49,10 @@ class RawSQL:
     @classmethod
     def of(cls, conn: Connection) -> RawSQL:
         """The RawSQL for the backend of `conn` (one per backend, made on first use)."""
-        name = conn.dialect.name
+        return cls.by_name(conn.dialect.name)
+
+    @classmethod
+    def by_name(cls, name: str) -> RawSQL:
         found = cls._by_dialect.get(name)
         if found is None:
             found = cls._by_dialect[name] = cls(name)
@@ -53,6 +65,26 @@ class RawSQL:
             from psycopg.types.json import Jsonb
 
             self._jsonb = Jsonb
+
+    def compile(self, statement: Any) -> Compiled:
+        """A SQLAlchemy statement as SQL this backend's cursor runs with :name (SQLite) or
+        %(name)s (psycopg) parameters, and the values it fixes itself (its literals); for
+        statements built once and run often."""
+        if self.sqlite:
+            from sqlalchemy.dialects.sqlite import pysqlite
+
+            dialect: Any = pysqlite.dialect(paramstyle="named")
+        else:
+            from sqlalchemy.dialects.postgresql import psycopg
+
+            dialect = psycopg.dialect()
+        compiled = statement.compile(dialect=dialect)
+        fixed = {name: value for name, value in compiled.params.items() if value is not None}
+        if any(not isinstance(v, str | int) for v in fixed.values()):
+            raise TypeError(f"only text and number literals are bound as they are: {fixed}")
+        sql = str(compiled)
+        self._sql[sql] = sql  # already in the cursor's own parameter style
+        return Compiled(sql, fixed)
 
     def when(self, moment: dt.datetime | None) -> Any:
         if moment is None:

@@ -141,3 +141,13 @@ def test_inbox_totals_are_the_tasks_listed_each_counted_once(gf: Govflow, clock)
         counts = inbox.tab_counts(conn, access.load_viewer(conn, "amy"),
                                   SlaClock(gf.calendar, gf.now()))
     assert counts == {"mine": 1, "groups": 1, "overdue": 2}
+
+
+def test_a_task_row_read_on_the_raw_cursor_fills_the_task_view_field_by_field() -> None:
+    """The inbox reads `human_tasks.*` on the raw cursor into TaskView by position."""
+    import dataclasses
+
+    from engine.cases.models import TaskView
+    from engine.store.schema import human_tasks
+
+    assert [c.name for c in human_tasks.c] == [f.name for f in dataclasses.fields(TaskView)]
