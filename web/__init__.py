@@ -77,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _ensure_secret_key(app)
     app.url_map.converters["int"] = params.IdConverter
+    app.before_request(params.refuse_nul)
     gf = app.config.get("GOVFLOW") or Govflow.open(app.config["DATABASE_URL"] or default_url())
     files = app.config["ATTACHMENTS_DIR"] or str(Path(app.instance_path) / "attachments")
     app.extensions["govflow"] = gf

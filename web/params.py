@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
@@ -51,3 +52,33 @@ def check_query(args: Any, documented: dict[str, dict[str, Any]]) -> None:
             raise BadParameter(name, f"{name} must be one of {', '.join(schema['enum'])}")
         if schema.get("type") == "integer":
             int_arg(args, name, 0, largest=schema["maximum"])
+
+
+NUL_REFUSED = "text may not contain the NUL character (\\0)"
+
+
+def refuse_nul() -> None:
+    """Refuse a NUL character in the path, the query or a form: PostgreSQL refuses to
+    compare or store one (the request failed with a 500), and it is never meant."""
+    if "\x00" in request.path:
+        raise BadParameter("", NUL_REFUSED)
+    for values in (request.args, request.form):
+        for key, value in values.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                raise BadParameter(key.replace("\x00", ""), NUL_REFUSED)
+
+
+def holds_nul(value: Any) -> bool:
+    """Whether a parsed JSON value has a NUL character in any key or string."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
