@@ -21,7 +21,7 @@ from . import results
 from .auth import desk
 from .i18n import result_titles
 from .openapi import QUERY, document
-from .params import LARGEST_ID, NUL_REFUSED, BadParameter, check_query, holds_nul, int_arg
+from .params import LARGEST_ID, BadParameter, NulRefused, check_query, holds_nul, int_arg
 from .security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -57,7 +57,7 @@ def body() -> dict[str, Any]:
     if _depth(data) > MAX_DEPTH:
         raise BadParameter("", f"the request body nests deeper than {MAX_DEPTH} levels")
     if holds_nul(data):
-        raise BadParameter("", NUL_REFUSED)
+        raise NulRefused("")
     return data
 
 

@@ -54,18 +54,25 @@ def check_query(args: Any, documented: dict[str, dict[str, Any]]) -> None:
             int_arg(args, name, 0, largest=schema["maximum"])
 
 
-NUL_REFUSED = "text may not contain the NUL character (\\0)"
+class NulRefused(BadParameter):
+    """Text with a NUL character, which no field means and PostgreSQL cannot store or
+    compare (a query with one was a 500): 422, since it may well fit the API's schema."""
+
+    code = 422
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field, "text may not contain the NUL character (\\0)")
 
 
 def refuse_nul() -> None:
     """Refuse a NUL character in the path, the query or a form: PostgreSQL refuses to
     compare or store one (the request failed with a 500), and it is never meant."""
     if "\x00" in request.path:
-        raise BadParameter("", NUL_REFUSED)
+        raise NulRefused("")
     for values in (request.args, request.form):
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:
-                raise BadParameter(key.replace("\x00", ""), NUL_REFUSED)
+                raise NulRefused(key.replace("\x00", ""))
 
 
 def holds_nul(value: Any) -> bool:

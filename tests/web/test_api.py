@@ -97,7 +97,7 @@ def test_errors_are_json_with_stable_codes(client, token, wgf) -> None:
         assert body["error"]["message"]
 
 
-def test_a_nul_character_anywhere_is_a_400_naming_it_and_nothing_is_stored(
+def test_a_nul_character_anywhere_is_a_422_naming_it_and_nothing_is_stored(
         client, token, auth) -> None:
     """PostgreSQL refuses NUL in text: a query with one was a 500 there."""
     headers = token("carl")
@@ -109,12 +109,12 @@ def test_a_nul_character_anywhere_is_a_400_naming_it_and_nothing_is_stored(
             "process_id": "share_request", "data": {**CONDITIONAL, "purpose": "用于\x00核验"}}),
     ]
     for response in answers:
-        assert response.status_code == 400, response.get_data(as_text=True)
+        assert response.status_code == 422, response.get_data(as_text=True)
         assert "NUL" in response.get_json()["error"]["message"]
     assert client.get("/api/v1/cases", headers=headers).get_json()["total"] == 0
     auth.login("carl")
     page = client.get("/cases?q=x%00")
-    assert page.status_code == 400 and "Traceback" not in page.get_data(as_text=True)
+    assert page.status_code == 422 and "Traceback" not in page.get_data(as_text=True)
 
 
 def test_the_openapi_document_is_valid_and_lists_every_route(client, app) -> None:
