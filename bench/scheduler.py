@@ -15,9 +15,10 @@ kill   one scheduler killed with SIGKILL in the middle of the backlog and starte
 drain  one scheduler drains N due timers; its rate against the engine's case rate
        (start_case + complete_task on the same database, in the same run), and the
        longest wait for progress, which must stay under the timer job's interval + 1 s.
-load   a process starting N cases killed with SIGKILL half-way: every case it committed
-       is whole (audit verify passes; tasks, timers, reminders and status match the
-       saved state) and nothing else is in the database.
+load   `govflow serve` (two workers) taking N share requests from 8 API clients, killed
+       with SIGKILL half-way: every case it answered for is stored and whole (audit
+       verify passes; tasks, timers, reminders, status and data match the saved state),
+       and nothing else is stored but the cases whose answer the kill overtook.
 
 Run with --timers 10000 for the figures in the README; the tests run it with small N.
 Needs the test extras (aiosmtpd): `make install-test`.
@@ -403,46 +404,90 @@ def drain(databases: Databases, folder: Path, timers: int, rate_cases: int) -> P
     return proof
 
 
-LOADER = """
-import sys
-from bench.scheduler import open_govflow
-gf = open_govflow(sys.argv[1])
-for _ in range(int(sys.argv[2])):
-    print(gf.start_case("share_request", {"dataset_id": "HEALTH-BIRTH",
-          "requester_dept": "dept_civil", "data_items": ["姓名"]}, user="carl").id, flush=True)
-"""
+def _post_cases(port: int, token: str, take: Callable[[], bool], answered: list[int],
+                refused: list[str]) -> None:
+    """One API client: submit share requests while `take()` grants one, until the server
+    stops answering; the id of each case the server answered for goes to `answered`."""
+    import http.client
+    import json
+
+    body = json.dumps({"process_id": "share_request", "data": REQUEST}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        while take():
+            try:
+                conn.request("POST", "/api/v1/cases", body=body, headers={
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                response = conn.getresponse()
+                answer = response.read()
+            except (OSError, http.client.HTTPException):
+                return  # the server is gone
+            if response.status != 201:
+                refused.append(f"{response.status} {answer[:200]!r}")
+                return
+            answered.append(json.loads(answer)["id"])
+    finally:
+        conn.close()
+
+
+LOAD_CLIENTS = 8
 
 
 def killed_load(databases: Databases, folder: Path, count: int) -> Proof:
-    """A process starting `count` cases, killed half-way; the committed cases are whole."""
+    """`govflow serve` taking `count` share requests from 8 API clients, killed with SIGKILL
+    half-way: every case it answered for is stored and whole, and nothing else is stored
+    but the cases whose answer the kill overtook (at most one per client)."""
+    import threading
+
+    from bench.http import Server
+    from engine.people import tokens
+
     gf = prepare(databases.fresh())
-    env = Setting(folder, str(gf.db.url), "").env(TIMER_CASES_AT)
-    loader = subprocess.Popen([sys.executable, "-c", LOADER, str(gf.db.url), str(count)],
-                              env=env, stdout=subprocess.PIPE, text=True)
-    CHILDREN.append(loader)
-    committed = []
-    assert loader.stdout is not None
-    while len(committed) < count // 2:
-        line = loader.stdout.readline()
-        if not line:
-            break
-        committed.append(int(line))
-    loader.kill()
-    loader.wait()
-    committed += [int(line) for line in loader.stdout.read().split()]  # already printed
+    with gf.db.write() as conn:
+        keys = [tokens.create(conn, "carl", f"load {n}", now=TIMER_CASES_AT)
+                for n in range(LOAD_CLIENTS)]
+    os.environ["GOVFLOW_PROFILE"] = "hubei"  # the server's, as the scheduler's
+    server = Server(str(gf.db.url), 2, folder, now=TIMER_CASES_AT)
+    lock, issued = threading.Lock(), [0]
+
+    def take() -> bool:
+        with lock:
+            issued[0] += 1
+            return issued[0] <= count
+
+    answered: list[int] = []
+    refused: list[str] = []
+    clients = [threading.Thread(target=_post_cases, args=(server.port, key, take, answered,
+                                                          refused)) for key in keys]
+    started = time.monotonic()
+    for client in clients:
+        client.start()
+    wait_for(lambda: len(answered) >= count // 2 or not any(c.is_alive() for c in clients),
+             600, "half of the cases")
+    os.killpg(server.process.pid, signal.SIGKILL)  # the server and its workers, mid-request
+    seconds = time.monotonic() - started
+    server.process.wait()
+    for client in clients:
+        client.join()
     with gf.db.read() as conn:
         stored = set(conn.execute(select(cases.c.id)).scalars())
+        data = dict(conn.execute(select(cases.c.id, cases.c.data)).all())
     proof = Proof()
-    # The one case whose commit the kill overtook before it was printed may be there too.
-    proof.expect(set(committed) <= stored and len(stored - set(committed)) <= 1,
-                 "the stored cases are not the committed ones")
-    proof.expect(0 < len(committed) < count, "the kill did not come in the middle of the load")
+    proof.expect(not refused, f"the server refused a case before the kill: {refused[:3]}")
+    proof.expect(set(answered) <= stored, "a case the server answered for is not stored")
+    proof.expect(len(stored - set(answered)) <= LOAD_CLIENTS,
+                 f"{len(stored - set(answered))} cases stored that no answer reported")
+    proof.expect(0 < len(answered) < count, "the kill did not come in the middle of the load")
+    submitted = [case_id for case_id, row in data.items()
+                 if {k: (row or {}).get(k) for k in REQUEST} != REQUEST]
+    proof.expect(not submitted, f"cases without their request's data: {submitted[:5]}")
     audit = gf.verify_audit()
     proof.expect(not audit, f"audit verify: {audit[:3]}")
     whole = case_problems(gf)
     proof.expect(not whole, f"half-written cases: {whole[:3]}")
-    proof.figures = {"committed before the kill": len(committed), "cases stored": len(stored),
-                     "cases checked whole": len(stored)}
+    proof.figures = {"answered before the kill": len(answered), "cases stored": len(stored),
+                     "cases checked whole": len(stored),
+                     "cases/s": round(len(answered) / seconds, 1)}
     gf.db.dispose()
     return proof
 
