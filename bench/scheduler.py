@@ -19,6 +19,8 @@ load   `govflow serve` (two workers) taking N share requests from 8 API clients,
        with SIGKILL half-way: every case it answered for is stored and whole (audit
        verify passes; tasks, timers, reminders, status and data match the saved state),
        and nothing else is stored but the cases whose answer the kill overtook.
+send   one dispatcher in the benchmark's process sends the messages of N + N/4 such
+       cases (bell and e-mail): messages/s.
 
 Run with --timers 10000 for the figures in the README; the tests run it with small N.
 Needs the test extras (aiosmtpd): `make install-test`.
@@ -404,6 +406,36 @@ def drain(databases: Databases, folder: Path, timers: int, rate_cases: int) -> P
     return proof
 
 
+def send(databases: Databases, folder: Path, timers: int) -> Proof:
+    """One dispatcher, in this process, sends the messages of N share requests past their
+    limit and N/4 reminded ones (about eight a case; by bell, and by e-mail to the SMTP
+    server on loopback, which runs in this process too): messages/s."""
+    from notifications.dispatch import Dispatcher, channels_from_env
+
+    gf, _, _ = backlog(databases.fresh(), timers, reminders_too=True)
+    gf.clock.set(SWEEP_AT)  # type: ignore[attr-defined]
+    while gf.send_due_reminders()["sent"]:
+        pass
+    while gf.fire_due_timers(limit=100).fired:
+        pass
+    with gf.db.read() as conn:
+        queued = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
+    with smtp_server() as (smtp_url, mailbox):
+        env = Setting(folder, str(gf.db.url), smtp_url).env(SWEEP_AT)
+        dispatcher = Dispatcher(gf, channels_from_env(gf, env))
+        started = time.perf_counter()
+        result = dispatcher.drain(budget=3600)
+        seconds = time.perf_counter() - started
+    proof = Proof()
+    proof.expect(result.sent == queued and not result.errors,
+                 f"{result.sent} of {queued} sent, errors: {result.errors[:3]}")
+    proof.expect(not work_left(gf, SWEEP_AT), "messages are left unsent")
+    proof.figures = {"messages": queued, "e-mails received": len(mailbox.received),
+                     "seconds": round(seconds, 1), "messages/s": round(result.sent / seconds, 1)}
+    gf.db.dispose()
+    return proof
+
+
 def _post_cases(port: int, token: str, take: Callable[[], bool], answered: list[int],
                 refused: list[str]) -> None:
     """One API client: submit share requests while `take()` grants one, until the server
@@ -498,10 +530,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="govflow bench scheduler", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenarios", nargs="*", default=["two", "kill", "drain", "load"],
-                        choices=["two", "kill", "drain", "load"])
+                        choices=["two", "kill", "drain", "load", "send"])
     parser.add_argument("--timers", type=int, default=10000, help="due timers per backlog")
     parser.add_argument("--cases", type=int, default=1000, help="cases of the killed load")
-    parser.add_argument("--runs", type=int, default=3, help="drain runs; medians are printed")
+    parser.add_argument("--runs", type=int, default=3, help="drain and send runs; medians are printed")
     parser.add_argument("--rate-cases", type=int, default=400,
                         help="cases that measure the engine's case rate in each drain run")
     parser.add_argument("--postgres", action="store_true",
@@ -537,6 +569,15 @@ def main(argv: list[str] | None = None) -> int:
                 ratios = [p.figures["ratio"] for p in proofs]
                 print(f"  median ratio timers/s / engine cases/s: {statistics.median(ratios):.2f}"
                       "   (target >= 0.5)")
+            elif scenario == "send":
+                print(f"send on {backend}: the messages of {args.timers + args.timers // 4} "
+                      f"cases, {args.runs} runs", flush=True)
+                proofs = []
+                for _ in range(args.runs):
+                    proofs.append(send(databases, folder, args.timers))
+                    print("  " + _figures(proofs[-1]), flush=True)
+                rates = [p.figures["messages/s"] for p in proofs]
+                print(f"  median messages/s: {statistics.median(rates):.1f}")
             else:
                 run = {"two": lambda: two_schedulers(databases, folder, args.timers),
                        "kill": lambda: killed_scheduler(databases, folder, args.timers),

@@ -50,6 +50,11 @@ def test_a_backlog_drains_without_waiting_a_poll_interval() -> None:
     assert "timers 100, " in out and "-- holds" in out and "median ratio" in out
 
 
+def test_one_dispatcher_sends_a_backlog_of_messages() -> None:
+    out = bench("send", "--timers", "8", "--runs", "1")
+    assert "messages 80, " in out and "-- holds" in out and "median messages/s" in out
+
+
 def test_the_wholeness_check_finds_a_half_written_case(tmp_path: Path, monkeypatch) -> None:
     """The load scenario's check is not vacuous: a case missing its task or its timer row,
     as a half-written step would leave it, is named."""
