@@ -15,9 +15,12 @@ kill   one scheduler killed with SIGKILL in the middle of the backlog and starte
 drain  one scheduler drains N due timers; its rate against the engine's case rate
        (start_case + complete_task on the same database, in the same run), and the
        longest wait for progress, which must stay under the timer job's interval + 1 s.
-load   a process starting N cases killed with SIGKILL half-way: every case it committed
-       is whole (audit verify passes; tasks, timers, reminders and status match the
-       saved state) and nothing else is in the database.
+load   `govflow serve` (two workers) taking N share requests from 8 API clients, killed
+       with SIGKILL half-way: every case it answered for is stored and whole (audit
+       verify passes; tasks, timers, reminders, status and data match the saved state),
+       and nothing else is stored but the cases whose answer the kill overtook.
+send   one dispatcher in the benchmark's process sends the messages of N + N/4 such
+       cases (bell and e-mail): messages/s.
 
 Run with --timers 10000 for the figures in the README; the tests run it with small N.
 Needs the test extras (aiosmtpd): `make install-test`.
@@ -40,7 +43,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +95,7 @@ class Mailbox:
         self.received: list[tuple[str, str]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        mail = message_from_bytes(envelope.content, policy=policy.default)
+        mail = BytesHeaderParser().parsebytes(envelope.content)  # the headers are enough
         self.received.append((str(mail["Message-ID"]), str(mail["To"])))
         return "250 OK"
 
@@ -152,12 +155,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def wait_for(done: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(done: Callable[[], bool], timeout: float, what: str, every: float = 0.02) -> None:
+    """Ask `done` every `every` seconds: often enough to catch a small backlog half-way on a
+    fast machine; a question that counts a large table is asked less often (its queries
+    would otherwise take a share of the machine from the schedulers measured)."""
     deadline = time.monotonic() + timeout
     while not done():
         if time.monotonic() > deadline:
             raise SystemExit(f"gave up after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.02)   # often enough to catch a small backlog half-way on a fast machine
+        time.sleep(every)
 
 
 # -- the cases -------------------------------------------------------------------------------
@@ -240,7 +246,7 @@ def prove_once(gf: Govflow, timer_cases: list[int], reminder_cases: list[int],
         messages = conn.execute(select(outbox)).all()
         bell = Counter(conn.execute(select(notifications.c.outbox_id,
                                            notifications.c.username)).all())
-        people = {m.recipient: recipients.people(conn, m.recipient) for m in messages}
+        people = {r: recipients.people(conn, r) for r in {m.recipient for m in messages}}
     proof.expect(due_timers(gf, now) == 0, "timers are still due")
     proof.expect(set(fired) == set(timer_cases), "the cases whose timer fired are not the "
                  f"ones due ({len(set(fired) ^ set(timer_cases))} differ)")
@@ -330,12 +336,13 @@ def two_schedulers(databases: Databases, folder: Path, timers: int) -> Proof:
         setting = Setting(folder, str(gf.db.url), smtp_url)
         started = time.monotonic()
         both = [setting.scheduler(SWEEP_AT, f"two-{n}") for n in (1, 2)]
-        wait_for(lambda: not work_left(gf, SWEEP_AT), 3600, "two schedulers")
+        wait_for(lambda: not work_left(gf, SWEEP_AT), 3600, "two schedulers", every=0.5)
         seconds = time.monotonic() - started
         for process in both:
             stop(process)
         proof = prove_once(gf, timer_cases, reminder_cases, mailbox, SWEEP_AT)
     proof.figures["seconds"] = round(seconds, 1)
+    proof.figures["messages/s"] = round(proof.figures["messages"] / seconds, 1)
     gf.db.dispose()
     return proof
 
@@ -351,7 +358,8 @@ def killed_scheduler(databases: Databases, folder: Path, timers: int) -> Proof:
         first.wait()
         left = due_timers(gf)
         again = setting.scheduler(later, "kill-2")
-        wait_for(lambda: not work_left(gf, later), 3600, "the restarted scheduler")
+        wait_for(lambda: not work_left(gf, later), 3600, "the restarted scheduler",
+                 every=0.5)
         stop(again)
         proof = prove_once(gf, timer_cases, reminder_cases, mailbox, later)
     proof.figures["timers left at the kill"] = left
@@ -403,46 +411,120 @@ def drain(databases: Databases, folder: Path, timers: int, rate_cases: int) -> P
     return proof
 
 
-LOADER = """
-import sys
-from bench.scheduler import open_govflow
-gf = open_govflow(sys.argv[1])
-for _ in range(int(sys.argv[2])):
-    print(gf.start_case("share_request", {"dataset_id": "HEALTH-BIRTH",
-          "requester_dept": "dept_civil", "data_items": ["姓名"]}, user="carl").id, flush=True)
-"""
+def send(databases: Databases, folder: Path, timers: int) -> Proof:
+    """One dispatcher, in this process, sends the messages of N share requests past their
+    limit and N/4 reminded ones (about eight a case; by bell, and by e-mail to the SMTP
+    server on loopback, which runs in this process too): messages/s."""
+    from notifications.dispatch import Dispatcher, channels_from_env
+
+    gf, _, _ = backlog(databases.fresh(), timers, reminders_too=True)
+    gf.clock.set(SWEEP_AT)  # type: ignore[attr-defined]
+    while gf.send_due_reminders()["sent"]:
+        pass
+    while gf.fire_due_timers(limit=100).fired:
+        pass
+    with gf.db.read() as conn:
+        queued = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
+    with smtp_server() as (smtp_url, mailbox):
+        env = Setting(folder, str(gf.db.url), smtp_url).env(SWEEP_AT)
+        dispatcher = Dispatcher(gf, channels_from_env(gf, env))
+        started = time.perf_counter()
+        result = dispatcher.drain(budget=3600)
+        seconds = time.perf_counter() - started
+    proof = Proof()
+    proof.expect(result.sent == queued and not result.errors,
+                 f"{result.sent} of {queued} sent, errors: {result.errors[:3]}")
+    proof.expect(not work_left(gf, SWEEP_AT), "messages are left unsent")
+    proof.figures = {"messages": queued, "e-mails received": len(mailbox.received),
+                     "seconds": round(seconds, 1), "messages/s": round(result.sent / seconds, 1)}
+    gf.db.dispose()
+    return proof
+
+
+def _post_cases(port: int, token: str, take: Callable[[], bool], answered: list[int],
+                refused: list[str]) -> None:
+    """One API client: submit share requests while `take()` grants one, until the server
+    stops answering; the id of each case the server answered for goes to `answered`."""
+    import http.client
+    import json
+
+    body = json.dumps({"process_id": "share_request", "data": REQUEST}).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        while take():
+            try:
+                conn.request("POST", "/api/v1/cases", body=body, headers={
+                    "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                response = conn.getresponse()
+                answer = response.read()
+            except (OSError, http.client.HTTPException):
+                return  # the server is gone
+            if response.status != 201:
+                refused.append(f"{response.status} {answer[:200]!r}")
+                return
+            answered.append(json.loads(answer)["id"])
+    finally:
+        conn.close()
+
+
+LOAD_CLIENTS = 8
 
 
 def killed_load(databases: Databases, folder: Path, count: int) -> Proof:
-    """A process starting `count` cases, killed half-way; the committed cases are whole."""
+    """`govflow serve` taking `count` share requests from 8 API clients, killed with SIGKILL
+    half-way: every case it answered for is stored and whole, and nothing else is stored
+    but the cases whose answer the kill overtook (at most one per client)."""
+    import threading
+
+    from bench.http import Server
+    from engine.people import tokens
+
     gf = prepare(databases.fresh())
-    env = Setting(folder, str(gf.db.url), "").env(TIMER_CASES_AT)
-    loader = subprocess.Popen([sys.executable, "-c", LOADER, str(gf.db.url), str(count)],
-                              env=env, stdout=subprocess.PIPE, text=True)
-    CHILDREN.append(loader)
-    committed = []
-    assert loader.stdout is not None
-    while len(committed) < count // 2:
-        line = loader.stdout.readline()
-        if not line:
-            break
-        committed.append(int(line))
-    loader.kill()
-    loader.wait()
-    committed += [int(line) for line in loader.stdout.read().split()]  # already printed
+    with gf.db.write() as conn:
+        keys = [tokens.create(conn, "carl", f"load {n}", now=TIMER_CASES_AT)
+                for n in range(LOAD_CLIENTS)]
+    os.environ["GOVFLOW_PROFILE"] = "hubei"  # the server's, as the scheduler's
+    server = Server(str(gf.db.url), 2, folder, now=TIMER_CASES_AT)
+    lock, issued = threading.Lock(), [0]
+
+    def take() -> bool:
+        with lock:
+            issued[0] += 1
+            return issued[0] <= count
+
+    answered: list[int] = []
+    refused: list[str] = []
+    clients = [threading.Thread(target=_post_cases, args=(server.port, key, take, answered,
+                                                          refused)) for key in keys]
+    started = time.monotonic()
+    for client in clients:
+        client.start()
+    wait_for(lambda: len(answered) >= count // 2 or not any(c.is_alive() for c in clients),
+             600, "half of the cases")
+    os.killpg(server.process.pid, signal.SIGKILL)  # the server and its workers, mid-request
+    seconds = time.monotonic() - started
+    server.process.wait()
+    for client in clients:
+        client.join()
     with gf.db.read() as conn:
         stored = set(conn.execute(select(cases.c.id)).scalars())
+        data = dict(conn.execute(select(cases.c.id, cases.c.data)).all())
     proof = Proof()
-    # The one case whose commit the kill overtook before it was printed may be there too.
-    proof.expect(set(committed) <= stored and len(stored - set(committed)) <= 1,
-                 "the stored cases are not the committed ones")
-    proof.expect(0 < len(committed) < count, "the kill did not come in the middle of the load")
+    proof.expect(not refused, f"the server refused a case before the kill: {refused[:3]}")
+    proof.expect(set(answered) <= stored, "a case the server answered for is not stored")
+    proof.expect(len(stored - set(answered)) <= LOAD_CLIENTS,
+                 f"{len(stored - set(answered))} cases stored that no answer reported")
+    proof.expect(0 < len(answered) < count, "the kill did not come in the middle of the load")
+    submitted = [case_id for case_id, row in data.items()
+                 if {k: (row or {}).get(k) for k in REQUEST} != REQUEST]
+    proof.expect(not submitted, f"cases without their request's data: {submitted[:5]}")
     audit = gf.verify_audit()
     proof.expect(not audit, f"audit verify: {audit[:3]}")
     whole = case_problems(gf)
     proof.expect(not whole, f"half-written cases: {whole[:3]}")
-    proof.figures = {"committed before the kill": len(committed), "cases stored": len(stored),
-                     "cases checked whole": len(stored)}
+    proof.figures = {"answered before the kill": len(answered), "cases stored": len(stored),
+                     "cases checked whole": len(stored),
+                     "cases/s": round(len(answered) / seconds, 1)}
     gf.db.dispose()
     return proof
 
@@ -453,10 +535,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="govflow bench scheduler", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scenarios", nargs="*", default=["two", "kill", "drain", "load"],
-                        choices=["two", "kill", "drain", "load"])
+                        choices=["two", "kill", "drain", "load", "send"])
     parser.add_argument("--timers", type=int, default=10000, help="due timers per backlog")
     parser.add_argument("--cases", type=int, default=1000, help="cases of the killed load")
-    parser.add_argument("--runs", type=int, default=3, help="drain runs; medians are printed")
+    parser.add_argument("--runs", type=int, default=3, help="drain and send runs; medians are printed")
     parser.add_argument("--rate-cases", type=int, default=400,
                         help="cases that measure the engine's case rate in each drain run")
     parser.add_argument("--postgres", action="store_true",
@@ -492,6 +574,15 @@ def main(argv: list[str] | None = None) -> int:
                 ratios = [p.figures["ratio"] for p in proofs]
                 print(f"  median ratio timers/s / engine cases/s: {statistics.median(ratios):.2f}"
                       "   (target >= 0.5)")
+            elif scenario == "send":
+                print(f"send on {backend}: the messages of {args.timers + args.timers // 4} "
+                      f"cases, {args.runs} runs", flush=True)
+                proofs = []
+                for _ in range(args.runs):
+                    proofs.append(send(databases, folder, args.timers))
+                    print("  " + _figures(proofs[-1]), flush=True)
+                rates = [p.figures["messages/s"] for p in proofs]
+                print(f"  median messages/s: {statistics.median(rates):.1f}")
             else:
                 run = {"two": lambda: two_schedulers(databases, folder, args.timers),
                        "kill": lambda: killed_scheduler(databases, folder, args.timers),

@@ -12,10 +12,15 @@ The send happens between two commits: the claim (status `sending`, lease running
 and the mark. A dispatcher killed in between leaves the row `sending`; once the lease
 expires another dispatcher sends it again, and a channel that cannot recognise the
 resend counts it in `duplicates`, shown by `govflow outbox` and the admin page.
+
+A batch is claimed in one transaction; each channel then sends its share of it in one
+go (one SMTP connection, one transaction for the bells) and the share is marked in one
+transaction, so a message costs no transaction of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -81,8 +86,11 @@ class Dispatcher:
         result = DispatchResult()
         with self.gf.db.write() as conn:
             claimed = outbox.claim(conn, self.gf.now(), self.owner, self.policy, limit)
+        by_channel: dict[str, list[OutboxMessage]] = {}
         for message in claimed:
-            self._deliver(message, result)
+            by_channel.setdefault(message.channel, []).append(message)
+        for name, messages in by_channel.items():
+            self._deliver(name, messages, result)
         return result
 
     def drain(self, budget: float, limit: int = 100) -> DispatchResult:
@@ -100,26 +108,47 @@ class Dispatcher:
             if handled < limit or time.monotonic() - started >= budget:
                 return total
 
-    def _deliver(self, message: OutboxMessage, result: DispatchResult) -> None:
-        channel = self.channels.get(message.channel)
+    def _deliver(self, name: str, messages: list[OutboxMessage], result: DispatchResult) -> None:
+        """Send one channel's share of a batch, then mark it sent or failed in one transaction."""
+        channel = self.channels.get(name)
+        sent: list[tuple[OutboxMessage, bool]] = []  # with: is it a possible duplicate?
+        failed: list[tuple[OutboxMessage, DeliveryError]] = []
         try:
             if channel is None:
-                raise DeliveryError(f"no channel named {message.channel!r} is configured")
-            sent = channel.send(message, self.gf.now())
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the message
-            if not isinstance(exc, DeliveryError):
-                exc = DeliveryError(f"{exc.__class__.__name__}: {exc}")
-            with self.gf.db.write() as conn:
-                status = outbox.mark_failed(conn, message, self.owner, self.gf.now(), str(exc),
-                                            self.policy)
+                raise DeliveryError(f"no channel named {name!r} is configured")
+            batch = getattr(channel, "batch", None)
+            with batch(messages) if batch else contextlib.nullcontext():
+                for message in messages:
+                    try:
+                        receipt = channel.send(message, self.gf.now())
+                    except Exception as exc:  # noqa: BLE001 - recorded on the message
+                        failed.append((message, _delivery_error(exc)))
+                    else:
+                        sent.append((message, message.in_doubt and not (
+                            channel.dedupes or receipt.duplicate_prevented)))
+        except Exception as exc:  # noqa: BLE001
+            # The batch could not begin, or its transaction did not commit: none of its
+            # messages left (an e-mail batch only fails before its first message).
+            error = _delivery_error(exc)
+            failed = [(message, error) for message in messages]
+            sent = []
+        now = self.gf.now()
+        with self.gf.db.write() as conn:
+            for duplicate in (False, True):
+                outbox.mark_all_sent(conn, [m.id for m, d in sent if d == duplicate],
+                                     self.owner, now, duplicate=duplicate)
+            statuses = [outbox.mark_failed(conn, message, self.owner, now, str(error),
+                                           self.policy) for message, error in failed]
+        result.sent += len(sent)
+        result.duplicates += sum(duplicate for _, duplicate in sent)
+        for (message, error), status in zip(failed, statuses, strict=True):
             result.dead += status == "dead"
             result.retried += status != "dead"
-            result.errors.append(f"#{message.id}: {exc}")
+            result.errors.append(f"#{message.id}: {error}")
             log.warning("outbox #%d (%s to %s) failed: %s", message.id, message.channel,
-                        message.recipient, exc)
-            return
-        duplicate = message.in_doubt and not (channel.dedupes or sent.duplicate_prevented)
-        with self.gf.db.write() as conn:
-            outbox.mark_sent(conn, message, self.owner, self.gf.now(), duplicate=duplicate)
-        result.sent += 1
-        result.duplicates += duplicate
+                        message.recipient, error)
+
+
+def _delivery_error(exc: Exception) -> DeliveryError:
+    return exc if isinstance(exc, DeliveryError) else \
+        DeliveryError(f"{exc.__class__.__name__}: {exc}")

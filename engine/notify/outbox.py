@@ -136,29 +136,37 @@ def claim(conn: Connection, now: dt.datetime, owner: str, policy: RetryPolicy,
           limit: int = 100) -> list[OutboxMessage]:
     """Take up to `limit` due messages for `owner`, each under a lease. Commit before sending."""
     # PostgreSQL locks the candidates and skips those another claim holds right now, so
-    # dispatchers take disjoint batches instead of waiting for each other's commit.
-    candidates = conn.execute(select(outbox).where(_due(now)).order_by(outbox.c.id)
-                              .limit(limit).with_for_update(skip_locked=True)).all()
-    claimed = []
-    for row in candidates:
-        took = conn.execute(update(outbox).where(
-            outbox.c.id == row.id, outbox.c.status == row.status,
-            outbox.c.attempts == row.attempts, _due(now),
-        ).values(status="sending", lease_owner=owner, lease_until=now + policy.lease,
-                 attempts=row.attempts + 1)).rowcount
-        if took == 1:
-            fresh = conn.execute(select(outbox).where(outbox.c.id == row.id)).one()
-            claimed.append(_message(fresh, in_doubt=row.status == "sending"))
-    return claimed
+    # dispatchers take disjoint batches instead of waiting for each other's commit. Held
+    # (or, on SQLite, under the write lock) they cannot change before the UPDATE below,
+    # which still checks that each is due; one statement takes the whole batch.
+    was = dict(conn.execute(select(outbox.c.id, outbox.c.status).where(_due(now))
+                            .order_by(outbox.c.id).limit(limit)
+                            .with_for_update(skip_locked=True)).all())
+    if not was:
+        return []
+    taken = conn.execute(update(outbox).where(outbox.c.id.in_(was), _due(now)).values(
+        status="sending", lease_owner=owner, lease_until=now + policy.lease,
+        attempts=outbox.c.attempts + 1).returning(*outbox.c)).all()
+    return sorted((_message(row, in_doubt=was[row.id] == "sending") for row in taken),
+                  key=lambda message: message.id)
 
 
 def mark_sent(conn: Connection, message: OutboxMessage, owner: str, now: dt.datetime, *,
               duplicate: bool) -> bool:
     """Record a delivery; False if the lease was lost meanwhile (another dispatcher has it)."""
+    return mark_all_sent(conn, [message.id], owner, now, duplicate=duplicate) == 1
+
+
+def mark_all_sent(conn: Connection, ids: list[int], owner: str, now: dt.datetime, *,
+                  duplicate: bool) -> int:
+    """Record the delivery of many messages in one statement; returns how many were still
+    held by `owner` (the others' leases were lost meanwhile)."""
+    if not ids:
+        return 0
     return conn.execute(update(outbox).where(
-        outbox.c.id == message.id, outbox.c.lease_owner == owner, outbox.c.status == "sending",
+        outbox.c.id.in_(ids), outbox.c.lease_owner == owner, outbox.c.status == "sending",
     ).values(status="sent", sent_at=now, last_error=None, lease_owner=None, lease_until=None,
-             duplicates=outbox.c.duplicates + (1 if duplicate else 0))).rowcount == 1
+             duplicates=outbox.c.duplicates + (1 if duplicate else 0))).rowcount
 
 
 def mark_failed(conn: Connection, message: OutboxMessage, owner: str, now: dt.datetime,

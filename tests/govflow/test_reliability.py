@@ -1,6 +1,6 @@
-"""Schedulers and loads killed or doubled, in small numbers: `govflow bench scheduler` runs
-real processes, kills them with SIGKILL, and counts rows and received e-mails afterwards.
-The README's figures come from the same command with 10,000 timers."""
+"""Schedulers killed or doubled and a server killed under load, in small numbers: `govflow
+bench scheduler` runs real processes, kills them with SIGKILL, and counts rows and received
+e-mails afterwards. The README's figures come from the same command with 10,000 timers."""
 
 from __future__ import annotations
 
@@ -25,25 +25,34 @@ def bench(*args: str) -> str:
     return done.stdout
 
 
-def test_two_schedulers_and_a_killed_one_on_postgresql(postgres_server: PostgresServer) -> None:
-    out = bench("two", "kill", "--timers", "40", "--database-url", postgres_server.url())
+def test_two_schedulers_a_killed_one_and_a_killed_server_on_postgresql(
+        postgres_server: PostgresServer) -> None:
+    out = bench("two", "kill", "load", "--timers", "40", "--cases", "200",
+                "--database-url", postgres_server.url())
     lines = out.splitlines()
     assert lines[0].startswith("two on PostgreSQL: timers fired 40, ") and "-- holds" in lines[0]
     assert lines[1].startswith("kill on PostgreSQL: timers fired 40, ") and "-- holds" in lines[1]
+    assert lines[2].startswith("load on PostgreSQL: answered before the kill ")
+    assert lines[2].endswith("-- holds")
     assert "FAILED" not in out
 
 
-def test_a_killed_scheduler_and_a_killed_load_on_sqlite() -> None:
+def test_a_killed_scheduler_and_a_server_killed_under_load_on_sqlite() -> None:
     out = bench("kill", "load", "--timers", "120", "--cases", "1000")
     kill, load = out.splitlines()
     assert kill.startswith("kill on SQLite: timers fired 120, ") and kill.endswith("-- holds")
-    assert load.startswith("load on SQLite: committed before the kill ")
+    assert load.startswith("load on SQLite: answered before the kill ")
     assert load.endswith("-- holds")
 
 
 def test_a_backlog_drains_without_waiting_a_poll_interval() -> None:
     out = bench("drain", "--timers", "100", "--runs", "1", "--rate-cases", "30")
     assert "timers 100, " in out and "-- holds" in out and "median ratio" in out
+
+
+def test_one_dispatcher_sends_a_backlog_of_messages() -> None:
+    out = bench("send", "--timers", "8", "--runs", "1")
+    assert "messages 80, " in out and "-- holds" in out and "median messages/s" in out
 
 
 def test_the_wholeness_check_finds_a_half_written_case(tmp_path: Path, monkeypatch) -> None:

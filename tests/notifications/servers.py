@@ -27,9 +27,14 @@ def free_port() -> int:
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.peers: list[tuple[str, int]] = []  # the client end of each message's connection
+        self.hang_up_after_each = False  # as a server limiting messages per connection
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        self.peers.append(session.peer)
+        if self.hang_up_after_each:
+            server.loop.call_soon(server.transport.close)
         return "250 OK"
 
 

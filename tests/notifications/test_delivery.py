@@ -62,6 +62,28 @@ def test_a_reminder_reaches_the_mailbox_in_the_recipients_language(gf: Govflow, 
     assert gf.unread_count("alice") == 2  # task assigned, then the reminder
 
 
+def test_a_batch_of_e_mails_goes_over_one_connection(gf: Govflow) -> None:
+    gf.set_contact("alice", "alice@example.org")
+    for n in range(5):
+        queue(gf, "user:alice", "email", key=f"k{n}")
+    with SmtpServer() as smtp:
+        assert email_dispatcher(gf, smtp.url).dispatch().sent == 5
+    assert len(smtp.mailbox.messages) == 5 and len(set(smtp.mailbox.peers)) == 1
+    assert gf.outbox_counts()["sent"] == 5
+
+
+def test_a_server_closing_the_connection_between_messages_is_dialled_again(
+        gf: Govflow) -> None:
+    gf.set_contact("alice", "alice@example.org")
+    for n in range(3):
+        queue(gf, "user:alice", "email", key=f"k{n}")
+    with SmtpServer() as smtp:
+        smtp.mailbox.hang_up_after_each = True
+        result = email_dispatcher(gf, smtp.url).dispatch()
+    assert (result.sent, result.errors) == (3, [])
+    assert len(smtp.mailbox.messages) == 3 and len(set(smtp.mailbox.peers)) == 3
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_the_smtp_url_logs_in_with_its_user_and_password(gf: Govflow) -> None:
     gf.set_contact("alice", "alice@example.org")
