@@ -16,8 +16,11 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-#: Threads per gunicorn worker: requests overlap while one waits for the database.
-THREADS = 4
+#: Threads per gunicorn worker. One: a request is nearly all Python, so a second thread
+#: only waits for the interpreter lock, and their switching cost a quarter more CPU per
+#: request (bench/http.py). Idle keep-alive connections wait in gunicorn's poller, not in
+#: a thread; put a buffering proxy in front for slow clients, or raise --threads.
+THREADS = 1
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
