@@ -98,9 +98,9 @@ class Database:
         SQLite's own wait for its write lock sleeps and retries, up to 100 ms a time, so
         with several worker processes a writer can lose the lock again and again (the
         p99 of an API step reached a second). The lock file lets the next writer in
-        within half a millisecond of the last one finishing. SQLite's lock still decides who writes:
-        after WRITE_WAIT seconds a writer goes on without the lock file and meets
-        SQLite's busy timeout.
+        within half a millisecond of the last one finishing. SQLite's lock still decides
+        who writes: after WRITE_WAIT seconds a writer goes on without the lock file and
+        meets SQLite's busy timeout.
         """
         if self._writer_lock is None:
             yield
