@@ -146,12 +146,7 @@ class RawSQL:
             cursor.close()
 
     def column(self, conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._native(sql), params)
-            return [row[0] for row in cursor.fetchall()]
-        finally:
-            cursor.close()
+        return [row[0] for row in self.rows(conn, sql, params)]
 
     def run_many(self, conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
