@@ -25,7 +25,7 @@ from engine.errors import (
 )
 
 from .auth import safe_next
-from .params import BadParameter
+from .params import BadParameter, NulRefused
 
 STATUS = ((NotFound, 404), (InvalidTaskData, 422), (NotAllowed, 403), (Conflict, 409),
           (CalendarNotCovered, 409))
@@ -45,6 +45,8 @@ def page_message(code: str, status: int, details: dict[str, Any] | None = None) 
         "csrf": _("The form had expired. Go back, reload the page and send it again."),
         "reminder_too_soon": _("This task was reminded a short while ago; remind it again "
                                "tomorrow."),
+        "nul_refused": _("Text may not contain the NUL character (\\0). Remove it and try "
+                         "again."),
     }
     by_status = {
         400: _("The request could not be understood."),
@@ -140,6 +142,8 @@ def init_app(app: Flask) -> None:
             if extra:
                 code = "invalid_parameter"
             return json_error(code, error.description or error.name, status, **extra)
+        if isinstance(error, NulRefused):
+            code = "nul_refused"
         own = error.description != type(error).description   # a message we wrote
         message = error.description if own and not isinstance(error, BadParameter) else \
             page_message(code, status)
