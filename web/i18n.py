@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, current_app, g, redirect, request, session, 
 from flask_babel import Babel, gettext
 from markupsafe import Markup
 
+from engine.cases.results import deciding_group
 from engine.people.access import case_number
 from engine.time.clock import SHANGHAI
 
@@ -74,8 +75,8 @@ def group_titles() -> dict[str, str]:
 
 def result_titles(data: dict[str, Any]) -> dict[str, str]:
     """The titles a case's result names (the deciding body), without reading every group."""
-    decider = data.get("decided_by")
-    if not isinstance(decider, str):
+    decider = deciding_group(data)
+    if decider is None:
         return {}
     title = current_app.extensions["desk"].group_title(decider)
     return {decider: process_name(title)} if title else {}

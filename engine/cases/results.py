@@ -79,12 +79,19 @@ def _text(data: dict[str, Any], *keys: str) -> str | None:
     return None
 
 
+def deciding_group(data: dict[str, Any]) -> str | None:
+    """The group a case's result names as its decider; None when govflow or nobody decided.
+    `result_of` needs only this group's title."""
+    decider = data.get("decided_by")
+    return None if decider in (None, SYSTEM) else str(decider)
+
+
 def result_of(data: dict[str, Any], titles: dict[str, str]) -> Result | None:
     """The case's result, or None while nothing is decided."""
     outcome = data.get("outcome")
     if not isinstance(outcome, str) or not outcome:
         return None
-    decider = data.get("decided_by")
+    decider = deciding_group(data)
     grant = data.get("grant") if isinstance(data.get("grant"), dict) else {}
     return Result(
         outcome=outcome, open_form=_text(data, "open_form"),
@@ -96,8 +103,8 @@ def result_of(data: dict[str, Any], titles: dict[str, str]) -> Result | None:
         handling=_text(data, "handling_result"),
         feedback=_text(data, "feedback"),
         granted_items=tuple(str(i) for i in grant.get("data_items") or ()),
-        decided_by=None if decider in (None, SYSTEM) else titles.get(str(decider), str(decider)),
-        by_system=decider == SYSTEM,
+        decided_by=None if decider is None else titles.get(decider, decider),
+        by_system=data.get("decided_by") == SYSTEM,
         rule=_text(data, "decision_rule"))
 
 

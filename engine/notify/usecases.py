@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 
-from engine.cases.results import result_of, to_payload
+from engine.cases.results import deciding_group, result_of, to_payload
 from engine.errors import NotAllowed, ReminderTooSoon
 from engine.notify import outbox, reminders, supervision
 from engine.notify.notices import local, party_recipient
@@ -104,9 +104,9 @@ class NotifyUseCases:
         """The result's keys and texts; each reader's notice words it in their language."""
         if not data.get("outcome"):
             return None
-        decider = str(data.get("decided_by"))
-        title = group_title(conn, decider)
-        found = result_of(data, {decider: title} if title else {})
+        decider = deciding_group(data)
+        title = group_title(conn, decider) if decider else None
+        found = result_of(data, {decider: title} if decider and title else {})
         return to_payload(found) if found else None
 
     @staticmethod
