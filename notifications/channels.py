@@ -31,10 +31,10 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
