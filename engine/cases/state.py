@@ -27,6 +27,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.store.rawsql import dumps
@@ -51,6 +52,15 @@ class TaskJsonCache:
 
     entries: dict[UUID, tuple[Signature, str]] = field(default_factory=dict)
     chunked: set[UUID] = field(default_factory=set)
+    # Task ids as text: a task's id is written again as its children's parent and in its
+    # parent's children, and UUID.__str__ is Python code.
+    texts: dict[UUID, str] = field(default_factory=dict)
+
+    def text(self, task_id: UUID) -> str:
+        found = self.texts.get(task_id)
+        if found is None:
+            found = self.texts[task_id] = str(task_id)
+        return found
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,7 @@ class StateCodec:
                 elif task_id not in chunked:
                     fresh.append(task_id)
                 continue
-            entries[task_id] = (signature, self._fragment(task_id, task))
+            entries[task_id] = (signature, self._fragment(task_id, task, cache))
             if task_id in chunked:
                 rewrite = True
             elif settled:
@@ -133,8 +143,30 @@ class StateCodec:
             self._check_against_full_dump(workflow, cache)
         return saved
 
-    def _fragment(self, task_id: UUID, task: Any) -> str:
-        return f'"{task_id}":{_dumps(self.registry.convert(task))}'
+    def _fragment(self, task_id: UUID, task: Any, cache: TaskJsonCache) -> str:
+        if task.__class__ is not Task:
+            return f'"{task_id}":{_dumps(self.registry.convert(task))}'
+        # SpiffWorkflow's TaskConverter.to_dict, written out: it goes through the registry for
+        # every task, and that was most of a step's serializing. `verify` holds the two equal.
+        text, parent = cache.text, task.parent
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            inherited, own = parent.data, task.data
+            data, delta = {}, {
+                "updates": {k: v for k, v in own.items() if k not in inherited
+                            or v != inherited[k]},
+                "deletions": [k for k in inherited if k not in own],
+            }
+        internal = task.internal_data
+        return f'"{text(task_id)}":' + _dumps({
+            "id": text(task_id), "parent": None if parent is None else text(task._parent),
+            "children": [text(child) for child in task._children],
+            "last_state_change": task.last_state_change, "state": task.state,
+            "task_spec": task.task_spec.name, "triggered": task.triggered,
+            "internal_data": self.registry.convert(internal) if internal else {},
+            "data": data, "delta": delta, "typename": "Task",
+        })
 
     def _header(self, workflow: BpmnWorkflow) -> dict[str, Any]:
         registry = self.registry

@@ -36,7 +36,7 @@ class AuditKey:
         return hashlib.sha256(b"govflow-audit-key-id:" + self.secret).hexdigest()[:16]
 
     def mac(self, body: bytes) -> str:
-        return hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        return hmac.digest(self.secret, body, "sha256").hex()
 
 
 def key_file() -> Path:
@@ -46,16 +46,19 @@ def key_file() -> Path:
     return Path(os.environ.get("GOVFLOW_INSTANCE", "instance")) / "audit.key"
 
 
-_loaded: dict[tuple[str | None, Path, str], AuditKey] = {}
+_loaded: dict[tuple[str | None, ...], AuditKey] = {}
 
 
 def current_key() -> AuditKey:
     """The configured key (read once per process and setting)."""
-    value, path = os.environ.get("GOVFLOW_AUDIT_KEY"), key_file()
-    setting = (value, path, os.getcwd())   # every step asks: resolve the path only once
+    environ = os.environ
+    value = environ.get("GOVFLOW_AUDIT_KEY")
+    # Every step asks: compare the settings as they are, make a path only when they change.
+    setting = (value, environ.get("GOVFLOW_AUDIT_KEY_FILE"), environ.get("GOVFLOW_INSTANCE"),
+               os.getcwd())
     found = _loaded.get(setting)
     if found is None:
-        found = _loaded[setting] = _read(value, path.resolve())
+        found = _loaded[setting] = _read(value, key_file().resolve())
     return found
 
 

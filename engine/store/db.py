@@ -81,7 +81,9 @@ class Database:
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # type: ignore[no-untyped-def]
             immediate = conn.get_execution_options().get("govflow_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Straight to the driver: every step begins two transactions, and SQLAlchemy's
+            # execution layer would cost more than SQLite's BEGIN itself.
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:

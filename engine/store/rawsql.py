@@ -61,6 +61,7 @@ class RawSQL:
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
         self._sql: dict[str, str] = {}
+        self._last_when: tuple[dt.datetime | None, str] = (None, "")
         if not self.sqlite:
             from psycopg.types.json import Jsonb
 
@@ -91,9 +92,16 @@ class RawSQL:
             return None
         if moment.tzinfo is None:
             raise ValueError("naive datetimes are not stored; attach a time zone first")
-        if self.sqlite:  # SQLAlchemy's SQLite DATETIME storage format, in UTC
-            return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        return moment
+        if not self.sqlite:
+            return moment
+        # A step stores its one `now` in many rows: keep the last text made.
+        last = self._last_when
+        if last[0] is moment:
+            return last[1]
+        # SQLAlchemy's SQLite DATETIME storage format, in UTC.
+        text = moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        self._last_when = (moment, text)
+        return text
 
     def doc(self, value: Any) -> Any:
         if value is None:
