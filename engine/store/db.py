@@ -20,6 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.store.wal import BACKSTOP, WalCheckpointer
+
 try:
     import fcntl
 except ImportError:  # Windows has no fcntl: writers there queue on SQLite's lock alone
@@ -49,12 +51,14 @@ class Database:
         self.is_sqlite = self.url.startswith("sqlite")
         self.engine: Engine = create_engine(self.url, **self._engine_options())
         self._writer_lock: str | None = None
+        self.wal: WalCheckpointer | None = None
         if self.is_sqlite:
-            self._tune_sqlite(self.engine)
             database = self.engine.url.database
-            if fcntl is not None and database and database != ":memory:" \
-                    and not database.startswith("file:"):
-                self._writer_lock = f"{database}-writer"
+            if database and database != ":memory:" and not database.startswith("file:"):
+                self.wal = WalCheckpointer(database)
+                if fcntl is not None:
+                    self._writer_lock = f"{database}-writer"
+            self._tune_sqlite(self.engine, backstop=self.wal is not None)
 
     def _engine_options(self) -> dict[str, object]:
         if self.is_sqlite:
@@ -62,7 +66,7 @@ class Database:
         return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
 
     @staticmethod
-    def _tune_sqlite(engine: Engine) -> None:
+    def _tune_sqlite(engine: Engine, *, backstop: bool) -> None:
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
             # Let SQLAlchemy's begin event below decide how each transaction starts.
@@ -76,6 +80,8 @@ class Database:
             cursor.execute("PRAGMA mmap_size=268435456")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            if backstop:   # checkpoints run in the background (engine/store/wal.py)
+                cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -92,6 +98,8 @@ class Database:
             conn = conn.execution_options(govflow_write=True)
             with conn.begin():
                 yield conn
+        if self.wal is not None:
+            self.wal.committed()
 
     @contextlib.contextmanager
     def _writers_queue(self) -> Iterator[None]:
