@@ -10,7 +10,7 @@ directory's title (卫生健康委), never by a group key.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from engine.rules.ids import cite
@@ -143,7 +143,8 @@ def words(result: Result, lang: str) -> dict[str, str | None]:
 
 def to_payload(result: Result) -> dict[str, Any]:
     """The result as JSON, to be worded later in the reader's language (notices)."""
-    return {**asdict(result), "granted_items": list(result.granted_items)}
+    # Every field is plain text, a flag or a tuple of text: no deep copy (asdict) needed.
+    return {**vars(result), "granted_items": list(result.granted_items)}
 
 
 def from_payload(data: dict[str, Any]) -> Result:

@@ -17,7 +17,8 @@ from engine.time.clock import SHANGHAI
 
 
 def local(moment: dt.datetime | None) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
+    # "2026-11-20 09:00": isoformat is several times cheaper than strftime.
+    return moment.astimezone(SHANGHAI).isoformat(" ", "minutes")[:16] if moment else ""
 
 
 # Notices a model asked for during the current step (the `notify_party` script helper);

@@ -32,8 +32,8 @@ class WalCheckpointer:
         self._due = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.passes = 0   # checkpoints run, for tests and the benchmark
-        self._passed = threading.Condition()
+        self.requested = self.served = 0   # checkpoints asked for, and asked for and run
+        self._served = threading.Condition()
 
     def committed(self) -> None:
         """Count one write transaction; every EVERY, wake the thread."""
@@ -42,17 +42,18 @@ class WalCheckpointer:
             self.request()
 
     def request(self) -> None:
-        self._due.set()
         with self._lock:
+            self.requested += 1
+            self._due.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="govflow-wal",
                                                 daemon=True)
                 self._thread.start()
 
-    def wait_for(self, passes: int, timeout: float = 30.0) -> bool:
-        """Block until `passes` checkpoints have run; for tests, which must not sleep."""
-        with self._passed:
-            return self._passed.wait_for(lambda: self.passes >= passes, timeout)
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Block until every checkpoint asked for so far has run (tests must not sleep)."""
+        with self._served:
+            return self._served.wait_for(lambda: self.served >= self.requested, timeout)
 
     def _run(self) -> None:
         while True:
@@ -62,11 +63,13 @@ class WalCheckpointer:
                         self._thread = None
                         return
                 continue
-            self._due.clear()
+            with self._lock:
+                self._due.clear()
+                asked = self.requested
             self._checkpoint()
-            with self._passed:
-                self.passes += 1
-                self._passed.notify_all()
+            with self._served:
+                self.served = asked
+                self._served.notify_all()
 
     def _checkpoint(self) -> None:
         try:
