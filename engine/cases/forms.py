@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
@@ -49,6 +51,68 @@ def _meaningful(validator: Any, letters: int, instance: Any, schema: Any) -> Any
 FormValidator = validators.extend(Draft202012Validator, {"x-meaningful": _meaningful})
 
 
+class _Meaningful:
+    """`x-meaningful` for jsonschema-rs, the same rule as `_meaningful`."""
+
+    def __init__(self, _parent: Any, letters: int, _path: Any) -> None:
+        self.letters = letters
+
+    def validate(self, instance: Any) -> None:
+        if isinstance(instance, str) and not says_something(instance, self.letters):
+            raise ValueError(f"must say something: at least {self.letters} letters or digits")
+
+
+# A pattern the quick check may judge: jsonschema-rs runs patterns as ECMA-262 says, where
+# \d and \w are ASCII and `$` ends the text; Python's are wider. So a pattern without
+# other escapes of letters, negated classes of \d or \w, or groups like (?i) accepts in
+# jsonschema-rs no text that `re` refuses. Others (\S, \s, \b, ...) are judged by `re`.
+_WIDER_IN_ECMA = re.compile(r"\\[a-ce-vx-zA-Z0-9]|\[\^[^\]]*\\[dw]|\(\?")
+
+
+def _quick_check(schema: dict[str, Any]) -> Any:
+    """A jsonschema-rs validator for a form whose every pattern it may judge, else None.
+
+    It accepts no data that FormValidator refuses, so data it accepts is valid and only
+    refused data goes through FormValidator, which says why in each field's words. It
+    runs in a few microseconds; FormValidator takes about 80 on a dozen fields."""
+    patterns: list[str] = []
+    _collect_patterns(schema, patterns)
+    if any(_WIDER_IN_ECMA.search(p) for p in patterns):
+        return None
+    try:
+        return jsonschema_rs.Draft202012Validator(
+            schema, keywords={"x-meaningful": _Meaningful}, validate_formats=False,
+            offline=True)
+    except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError):
+        return None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_json(value: Any) -> bool:
+    kind = type(value)
+    if kind is dict:
+        return all(type(k) is str and _plain_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain_json(v) for v in value)
+    return kind in _SCALARS
+
+
+def _collect_patterns(schema: Any, found: list[str]) -> None:
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "pattern" and isinstance(value, str):
+                found.append(value)
+                continue
+            if key == "patternProperties" and isinstance(value, dict):
+                found.extend(str(k) for k in value)
+            _collect_patterns(value, found)
+    elif isinstance(schema, list):
+        for value in schema:
+            _collect_patterns(value, found)
+
+
 def trimmed(data: Any) -> Any:
     """Submitted text without surrounding spaces, so what is stored is what is checked."""
     if isinstance(data, str):
@@ -64,6 +128,7 @@ class FormLibrary:
     def __init__(self, directory: Path | str | None = None) -> None:
         self.directory = Path(directory or DEFAULT_FORMS)
         self._validators: dict[str, Any] = {}
+        self._quick: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def schema(self, name: str) -> dict[str, Any]:
@@ -125,9 +190,18 @@ class FormLibrary:
             schema = json.loads(path.read_text(encoding="utf-8"))
             FormValidator.check_schema(schema)
             validator = FormValidator(schema)
+            quick = _quick_check(schema)
             with self._lock:
                 self._validators[name] = validator
+                self._quick[name] = quick
         return validator
+
+    def _plainly_valid(self, name: str, data: dict[str, Any]) -> bool:
+        """True when the quick check may judge the data and finds it valid."""
+        self._validator(name)
+        quick = self._quick.get(name)
+        # Only JSON's own types: jsonschema-rs takes a tuple for an array, FormValidator not.
+        return quick is not None and _plain_json(data) and bool(quick.is_valid(data))
 
     def validate(self, name: str | None, data: dict[str, Any],
                  departments: Callable[[set[str]], Collection[str]] | None = None) -> None:
@@ -140,11 +214,12 @@ class FormLibrary:
         if name is None:
             return
         errors: dict[str, str] = {}
-        # A pattern's own message says what is expected, so it wins over general ones.
-        for error in sorted(self._validator(name).iter_errors(data),
-                            key=lambda e: e.validator != "pattern"):
-            for field in _fields(error):
-                errors.setdefault(field, _message(error))
+        if not self._plainly_valid(name, data):
+            # A pattern's own message says what is expected, so it wins over general ones.
+            for error in sorted(self._validator(name).iter_errors(data),
+                                key=lambda e: e.validator != "pattern"):
+                for field in _fields(error):
+                    errors.setdefault(field, _message(error))
         named = {f: data[f] for f in self.directory_fields(name) if data.get(f) is not None}
         if named and departments is not None:
             known = departments({v for v in named.values() if isinstance(v, str)})
