@@ -128,30 +128,21 @@ class RawSQL:
             self._sql[sql] = native
         return native
 
+    def _execute(self, conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+        # Both drivers run a statement on a cursor of their own, freed as soon as the
+        # caller has read it: no cursor to open and close here.
+        driver = conn.connection.driver_connection
+        return driver.execute(self._native(sql), params)  # type: ignore[union-attr]
+
     def run(self, conn: Connection, sql: str, params: dict[str, Any]) -> int:
         """Execute one statement; return the number of rows it changed."""
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._native(sql), params)
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+        return int(self._execute(conn, sql, params).rowcount)
 
     def one(self, conn: Connection, sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._native(sql), params)
-            return cursor.fetchone()  # type: ignore[no-any-return]
-        finally:
-            cursor.close()
+        return self._execute(conn, sql, params).fetchone()  # type: ignore[no-any-return]
 
     def rows(self, conn: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self._native(sql), params)
-            return cursor.fetchall()  # type: ignore[no-any-return]
-        finally:
-            cursor.close()
+        return self._execute(conn, sql, params).fetchall()  # type: ignore[no-any-return]
 
     def column(self, conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
         return [row[0] for row in self.rows(conn, sql, params)]
@@ -159,8 +150,9 @@ class RawSQL:
     def run_many(self, conn: Connection, sql: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
+        driver = conn.connection.driver_connection
+        if self.sqlite:
+            driver.executemany(self._native(sql), rows)  # type: ignore[union-attr]
+            return
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
             cursor.executemany(self._native(sql), rows)
-        finally:
-            cursor.close()

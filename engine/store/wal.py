@@ -11,6 +11,7 @@ thread falls behind or a process has none.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -29,6 +30,10 @@ class WalCheckpointer:
     def __init__(self, path: str) -> None:
         self.uri = f"{Path(path).resolve().as_uri()}?mode=rw"   # never create the file
         self._commits = 0
+        self._start()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
         self._due = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -42,6 +47,8 @@ class WalCheckpointer:
             self.request()
 
     def request(self) -> None:
+        if self._pid != os.getpid():   # a forked worker: the thread and locks stayed behind
+            self._start()
         with self._lock:
             self.requested += 1
             self._due.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -64,3 +65,24 @@ def test_a_database_file_removed_under_the_thread_is_not_made_again(tmp_path: Pa
 
 def test_databases_in_memory_have_no_checkpoint_thread() -> None:
     assert Database("sqlite://").wal is None
+
+
+def test_a_forked_process_checkpoints_with_a_thread_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "forked.sqlite"
+    db = Database(f"sqlite:///{path}")
+    with db.write() as conn:
+        conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+    _write(db, wal.EVERY - 1)
+    assert db.wal is not None and db.wal.settle()   # the parent's thread has run
+    child = os.fork()
+    if child == 0:   # the thread did not come along: the child must start its own
+        ok = False
+        try:
+            db.engine.dispose(close=False)   # the parent's connections stay the parent's
+            _write(db, wal.EVERY)
+            ok = db.wal.settle(10) and _rows_in_the_file_alone(path) == 2 * wal.EVERY - 1
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    db.dispose()
