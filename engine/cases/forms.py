@@ -62,22 +62,28 @@ class _Meaningful:
             raise ValueError(f"must say something: at least {self.letters} letters or digits")
 
 
-# A pattern the quick check may judge: jsonschema-rs runs patterns as ECMA-262 says, where
-# \d and \w are ASCII and `$` ends the text; Python's are wider. So a pattern without
-# other escapes of letters, negated classes of \d or \w, or groups like (?i) accepts in
-# jsonschema-rs no text that `re` refuses. Others (\S, \s, \b, ...) are judged by `re`.
-_WIDER_IN_ECMA = re.compile(r"\\[a-ce-vx-zA-Z0-9]|\[\^[^\]]*\\[dw]|\(\?")
+# Patterns the quick check may judge: jsonschema-rs runs them as ECMA-262 says, where \d
+# and \w are ASCII and `$` ends the text; Python's are wider. So a pattern whose only
+# escapes of letters are \d and \w, with no negated class beside them and no group like
+# (?i), accepts in jsonschema-rs no text that `re` refuses. Others (\S, \s, \b, [^\d], ...)
+# are judged by `re` alone.
+_OTHER_ESCAPES = re.compile(r"\\[a-ce-vx-zA-Z0-9]|\(\?")
+_DIGIT_OR_WORD = re.compile(r"\\[dw]")
+
+
+def _judged_alike(pattern: str) -> bool:
+    if _OTHER_ESCAPES.search(pattern):
+        return False
+    return "[^" not in pattern or not _DIGIT_OR_WORD.search(pattern)
 
 
 def _quick_check(schema: dict[str, Any]) -> Any:
-    """A jsonschema-rs validator for a form whose every pattern it may judge, else None.
+    """A jsonschema-rs validator for a form it judges as FormValidator does, else None.
 
     It accepts no data that FormValidator refuses, so data it accepts is valid and only
     refused data goes through FormValidator, which says why in each field's words. It
     runs in a few microseconds; FormValidator takes about 80 on a dozen fields."""
-    patterns: list[str] = []
-    _collect_patterns(schema, patterns)
-    if any(_WIDER_IN_ECMA.search(p) for p in patterns):
+    if not _alike_throughout(schema):
         return None
     try:
         return jsonschema_rs.Draft202012Validator(
@@ -85,6 +91,28 @@ def _quick_check(schema: dict[str, Any]) -> Any:
             offline=True)
     except (ValueError, jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError):
         return None
+
+
+def _alike_throughout(schema: Any) -> bool:
+    """Every pattern judged alike, and no fractional `multipleOf` (FormValidator divides
+    floats, so it refuses 0.07 as a multiple of 0.01; jsonschema-rs counts exactly)."""
+    if isinstance(schema, list):
+        return all(_alike_throughout(value) for value in schema)
+    if not isinstance(schema, dict):
+        return True
+    for key, value in schema.items():
+        if key == "pattern" and isinstance(value, str):
+            if not _judged_alike(value):
+                return False
+            continue
+        if key == "multipleOf" and isinstance(value, float) and not value.is_integer():
+            return False
+        if key == "patternProperties" and isinstance(value, dict) \
+                and not all(_judged_alike(str(k)) for k in value):
+            return False
+        if not _alike_throughout(value):
+            return False
+    return True
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -97,20 +125,6 @@ def _plain_json(value: Any) -> bool:
     if kind is list:
         return all(_plain_json(v) for v in value)
     return kind in _SCALARS
-
-
-def _collect_patterns(schema: Any, found: list[str]) -> None:
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            if key == "pattern" and isinstance(value, str):
-                found.append(value)
-                continue
-            if key == "patternProperties" and isinstance(value, dict):
-                found.extend(str(k) for k in value)
-            _collect_patterns(value, found)
-    elif isinstance(schema, list):
-        for value in schema:
-            _collect_patterns(value, found)
 
 
 def trimmed(data: Any) -> Any:
@@ -201,7 +215,12 @@ class FormLibrary:
         self._validator(name)
         quick = self._quick.get(name)
         # Only JSON's own types: jsonschema-rs takes a tuple for an array, FormValidator not.
-        return quick is not None and _plain_json(data) and bool(quick.is_valid(data))
+        if quick is None or not _plain_json(data):
+            return False
+        try:
+            return bool(quick.is_valid(data))
+        except ValueError:   # text jsonschema-rs cannot read (a lone surrogate): say why
+            return False
 
     def validate(self, name: str | None, data: dict[str, Any],
                  departments: Callable[[set[str]], Collection[str]] | None = None) -> None:

@@ -84,7 +84,8 @@ def restore(db: Database, source: Path) -> str:
 
 @contextlib.contextmanager
 def _open(path: Path, *, read_only: bool = False) -> Iterator[sqlite3.Connection]:
-    conn = (sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=30)
+    # as_uri quotes the path: a '#' or '?' in a folder's name would otherwise end it there.
+    conn = (sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
             if read_only else sqlite3.connect(path, timeout=30))
     try:
         yield conn

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 
 #: Write transactions between two background checkpoints (a step writes 30-40 pages).
@@ -31,9 +32,11 @@ class WalCheckpointer:
         self.uri = f"{Path(path).resolve().as_uri()}?mode=rw"   # never create the file
         self._commits = 0
         self._start()
+        _EVERY_CHECKPOINTER.add(self)
 
     def _start(self) -> None:
-        self._pid = os.getpid()
+        """Fresh state: at creation, and in a forked child, where the parent's thread is
+        gone and its locks may have been copied while held."""
         self._due = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -47,8 +50,6 @@ class WalCheckpointer:
             self.request()
 
     def request(self) -> None:
-        if self._pid != os.getpid():   # a forked worker: the thread and locks stayed behind
-            self._start()
         with self._lock:
             self.requested += 1
             self._due.set()
@@ -58,25 +59,33 @@ class WalCheckpointer:
                 self._thread.start()
 
     def settle(self, timeout: float = 30.0) -> bool:
-        """Block until every checkpoint asked for so far has run (tests must not sleep)."""
+        """Block until the checkpoints asked for so far have run (tests must not sleep)."""
         with self._served:
-            return self._served.wait_for(lambda: self.served >= self.requested, timeout)
+            asked = self.requested
+            return self._served.wait_for(lambda: self.served >= asked, timeout)
 
     def _run(self) -> None:
-        while True:
-            if not self._due.wait(IDLE):
+        try:
+            while self._due.wait(IDLE) or not self._idle_exit():
                 with self._lock:
-                    if not self._due.is_set():
-                        self._thread = None
-                        return
-                continue
+                    self._due.clear()
+                    asked = self.requested
+                self._checkpoint()
+                with self._served:
+                    self.served = asked
+                    self._served.notify_all()
+        finally:   # however the thread ends, the next request starts another
             with self._lock:
-                self._due.clear()
-                asked = self.requested
-            self._checkpoint()
-            with self._served:
-                self.served = asked
-                self._served.notify_all()
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _idle_exit(self) -> bool:
+        """After IDLE seconds without a request: end, unless one came in meanwhile."""
+        with self._lock:
+            if self._due.is_set():
+                return False
+            self._thread = None
+            return True
 
     def _checkpoint(self) -> None:
         try:
@@ -89,3 +98,14 @@ class WalCheckpointer:
             pass   # busy with another checkpoint: the next pass, or the backstop, copies it
         finally:
             db.close()
+
+
+_EVERY_CHECKPOINTER: weakref.WeakSet[WalCheckpointer] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for checkpointer in list(_EVERY_CHECKPOINTER):
+        checkpointer._start()  # noqa: SLF001 - the module's own fork hook
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -95,3 +95,31 @@ def test_data_that_is_not_plain_json_is_left_to_the_full_check(tmp_path: Path) -
     library.validate("probe.json", {"items": ["a"]})
     with pytest.raises(InvalidTaskData):   # a tuple is an array to jsonschema-rs only
         library.validate("probe.json", {"items": ("a",)})
+
+
+@pytest.mark.parametrize(("pattern", "text"), [
+    ("^[^]\\d]$", "١"),         # ] first in the class, then \d: ASCII digits only in ECMA
+    ("^[^\\]\\d]$", "١"),        # an escaped ] before \d
+    ("^(a|[^]\\w])$", "é"),
+])
+def test_a_negated_class_beside_digits_or_word_letters_is_left_to_python(
+        tmp_path: Path, pattern: str, text: str) -> None:
+    library = _library(tmp_path, {"type": "object", "properties": {
+        "x": {"type": "string", "pattern": pattern}}})
+    with pytest.raises(InvalidTaskData):   # Python's \d and \w take the non-ASCII text
+        library.validate("probe.json", {"x": text})
+
+
+def test_a_fractional_multiple_is_left_to_python(tmp_path: Path) -> None:
+    library = _library(tmp_path, {"type": "object", "properties": {
+        "amount": {"type": "number", "multipleOf": 0.01}}})
+    with pytest.raises(InvalidTaskData):   # FormValidator divides floats: 0.07 / 0.01
+        library.validate("probe.json", {"amount": 0.07})
+
+
+def test_text_with_a_lone_surrogate_gets_a_field_error_not_a_crash(tmp_path: Path) -> None:
+    library = _library(tmp_path, {"type": "object", "properties": {
+        "on": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"}}})
+    with pytest.raises(InvalidTaskData) as refused:
+        library.validate("probe.json", {"on": "2024-01-0\ud800"})
+    assert set(refused.value.errors) == {"on"}

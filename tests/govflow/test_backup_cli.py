@@ -99,3 +99,16 @@ def test_audit_verify_on_the_command_line_names_a_deleted_case(gf: Govflow, run)
         f"error: audit trail altered: case {gone.id} was deleted (checkpoint 1 anchored its "
         f"event {len(gone.events)})")
     assert kept.id != gone.id
+
+
+def test_a_backup_in_a_folder_named_with_uri_characters_is_checked_where_it_is(
+        gf: Govflow, run, tmp_path) -> None:
+    gf.start_case("share_request", REQUEST)
+    folder = tmp_path / "2026#11?copy"
+    folder.mkdir()
+    saved = folder / "saved.sqlite"
+    run("backup", str(saved))
+    from engine.store.backup import check_backup
+    assert check_backup(saved)   # its schema revision, read without writing
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("2026")) == [
+        "2026#11?copy"]   # no stray database made at "2026"
