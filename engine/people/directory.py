@@ -63,17 +63,13 @@ def groups_of(conn: Connection, username: str) -> frozenset[str]:
     return frozenset(RawSQL.of(conn).column(conn, _GROUPS_OF, {"username": username}))
 
 
-
+# What makes group `g` an active department: one place for the list and the check.
+_ACTIVE_DEPARTMENT = (
+    "g.kind = 'department' AND EXISTS (SELECT 1 FROM memberships m JOIN users u"
+    " ON u.username = m.username WHERE m.group_name = g.name AND u.is_active)")
 _ACTIVE_DEPARTMENTS = (
-    "SELECT g.name, g.title FROM groups g WHERE g.kind = 'department' AND EXISTS ("
-    " SELECT 1 FROM memberships m JOIN users u ON u.username = m.username"
-    " WHERE m.group_name = g.name AND u.is_active) ORDER BY g.name")
-
-
-_IS_ACTIVE_DEPARTMENT = (
-    "SELECT 1 FROM groups g WHERE g.name = :name AND g.kind = 'department' AND EXISTS ("
-    " SELECT 1 FROM memberships m JOIN users u ON u.username = m.username"
-    " WHERE m.group_name = g.name AND u.is_active)")
+    f"SELECT g.name, g.title FROM groups g WHERE {_ACTIVE_DEPARTMENT} ORDER BY g.name")
+_IS_ACTIVE_DEPARTMENT = f"SELECT 1 FROM groups g WHERE g.name = :name AND {_ACTIVE_DEPARTMENT}"
 
 
 _GROUP_TITLE = "SELECT title FROM groups WHERE name = :name"
