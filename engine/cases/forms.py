@@ -141,8 +141,8 @@ def trimmed(data: Any) -> Any:
 class FormLibrary:
     def __init__(self, directory: Path | str | None = None) -> None:
         self.directory = Path(directory or DEFAULT_FORMS)
-        self._validators: dict[str, Any] = {}
-        self._quick: dict[str, Any] = {}
+        # Each form's FormValidator and its quick check (None when it has none).
+        self._checks: dict[str, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
 
     def schema(self, name: str) -> dict[str, Any]:
@@ -195,25 +195,25 @@ class FormLibrary:
         if errors:
             raise InvalidTaskData("you may only submit for your own department", errors)
 
-    def _validator(self, name: str) -> Any:
-        validator = self._validators.get(name)
-        if validator is None:
+    def _form_checks(self, name: str) -> tuple[Any, Any]:
+        checks = self._checks.get(name)
+        if checks is None:
             path = self.directory / name
             if path.parent != self.directory or not path.is_file():
                 raise EngineError(f"form {name!r} is not in {self.directory}")
             schema = json.loads(path.read_text(encoding="utf-8"))
             FormValidator.check_schema(schema)
-            validator = FormValidator(schema)
-            quick = _quick_check(schema)
+            checks = (FormValidator(schema), _quick_check(schema))
             with self._lock:
-                self._validators[name] = validator
-                self._quick[name] = quick
-        return validator
+                self._checks[name] = checks
+        return checks
+
+    def _validator(self, name: str) -> Any:
+        return self._form_checks(name)[0]
 
     def _plainly_valid(self, name: str, data: dict[str, Any]) -> bool:
         """True when the quick check may judge the data and finds it valid."""
-        self._validator(name)
-        quick = self._quick.get(name)
+        quick = self._form_checks(name)[1]
         # Only JSON's own types: jsonschema-rs takes a tuple for an array, FormValidator not.
         if quick is None or not _plain_json(data):
             return False
