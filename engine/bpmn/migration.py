@@ -65,7 +65,8 @@ class Migrations:
     def migrate(self, from_id: int, to_id: int, admin: str, reason: str) -> list[CasePlan]:
         """Migrate every case the plan allows; return the plan of each case considered."""
         if not (reason or "").strip():
-            raise InvalidInput("give a reason; it is kept in each case's history", reason="no_reason")
+            raise InvalidInput("give a reason; it is kept in each case's history",
+                               reason="no_reason")
         plans = self.plan(from_id, to_id)
         for plan in plans:
             if plan.ok:

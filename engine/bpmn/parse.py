@@ -188,7 +188,8 @@ def with_prefixed_decisions(xml: bytes) -> bytes:
     The prefixes here ("dmn" for the model, which SpiffWorkflow's DMN parser expects) can.
     """
     root = _read(xml, None)
-    tables = [t for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP) for t in _dmn_roots(task)]
+    tables = [t for task in root.iterfind(".//bpmn:businessRuleTask", NSMAP)
+              for t in _dmn_roots(task)]
     for table in tables:
         used = sorted({etree.QName(n).namespace for n in table.iter(etree.Element)} - {None})
         nsmap = {("dmn" if uri in DMN_NAMESPACES else f"dmn{i}"): uri for i, uri in enumerate(used)}

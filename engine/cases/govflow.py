@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.bpmn.definitions import BpmnFile, Definitions
 from engine.bpmn.limits import run_engine_steps
+from engine.bpmn.walk import CaseWorkflow
 from engine.cases import inbox, queries
 from engine.cases.approvals import ApprovalUseCases
 from engine.cases.countersign import count_signature
@@ -260,8 +261,9 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
             "requester": requester, "data": raw.doc(data), "audit_head": GENESIS,
             "now": raw.when(now), "started_by": user})[0]
         deployed = self.definitions.pin_calls(conn, case_id, deployed)
-        workflow = BpmnWorkflow(deployed.spec, deployed.subprocess_specs,
+        workflow = CaseWorkflow(deployed.spec, deployed.subprocess_specs,
                                 script_engine=self.script_engine)
+        workflow.check = self.store.codec.verify
         start = workflow.get_tasks(state=TaskState.READY)[0]
         case = LoadedCase(
             id=case_id, deployed=deployed, workflow=workflow, task_cache=TaskJsonCache(),

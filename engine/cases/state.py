@@ -30,6 +30,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn.walk import CaseWorkflow
 from engine.store.rawsql import dumps
 
 _SETTLED = TaskState.COMPLETED | TaskState.CANCELLED
@@ -202,7 +203,8 @@ class StateCodec:
         tasks.update(dct["tasks"])
         dct["tasks"] = _parents_first(tasks, dct["root"])
         converter = self._workflow_converter
-        workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
+        workflow = CaseWorkflow(spec, subprocess_specs, deserializing=True)
+        workflow.check = self.verify
         workflow.tasks = converter.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         converter.set_default_attributes(workflow, dct)

@@ -158,7 +158,8 @@ def make_builtins() -> dict[str, object]:
         list=_guarded_type(list, lambda *a: list(*a) if not a else list(getiter(a[0]))),
         tuple=_guarded_type(tuple, lambda *a: tuple(*a) if not a else
                             tuple(collect(a[0], "tuple() of this data"))),
-        set=_guarded_type(set, _hashing(set)), frozenset=_guarded_type(frozenset, _hashing(frozenset)),
+        set=_guarded_type(set, _hashing(set)),
+        frozenset=_guarded_type(frozenset, _hashing(frozenset)),
         dict=_guarded_type(dict, _dict),
         int=int, float=float, bool=bool,
     )
