@@ -28,21 +28,24 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 _SHALLOW = 500
 
 
+def _lowest(state: int) -> int:
+    """The least state of a task whose children TaskIterator looks at for `state`."""
+    if state & TaskState.PREDICTED_MASK:
+        return TaskState.MAYBE
+    if state & TaskState.DEFINITE_MASK:
+        return TaskState.FUTURE
+    return TaskState.COMPLETED
+
+
 def walk(root: Any, state: int) -> Iterator[Any]:
     """The tasks under `root` (itself included) whose state is in `state`, in
     TaskIterator's order: depth first, each task's children taken when it is reached."""
-    tasks = root.workflow.tasks
-    if state & TaskState.PREDICTED_MASK:
-        lowest = TaskState.MAYBE
-    elif state & TaskState.DEFINITE_MASK:
-        lowest = TaskState.FUTURE
-    else:
-        lowest = TaskState.COMPLETED
+    child, lowest = root.workflow.tasks.get, _lowest(state)
     stack = [root]
     while stack:
         task = stack.pop()
         if task._children and task._state >= lowest:
-            stack.extend([tasks.get(child) for child in reversed(task._children)])
+            stack.extend(map(child, reversed(task._children)))
         if task._state & state:
             yield task
 
