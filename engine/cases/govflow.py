@@ -328,8 +328,9 @@ class Govflow(CalendarUseCases, resources.CatalogUseCases, MessageUseCases,
 
     def complete_task(self, task_id: str, user: str, data: dict[str, Any]) -> CaseView:
         """Submit a task's form and run the case until it waits again."""
-        with self.db.read() as conn:
-            self.store.warm(conn, task_id, self.definitions)
+        if self.store.needs_warming(task_id):
+            with self.db.read() as conn:
+                self.store.warm(conn, task_id, self.definitions)
         with self.db.write() as conn:
             task = self._open_task(conn, task_id, work=True)
             if task.assignee is not None and task.assignee != user:

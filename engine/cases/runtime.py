@@ -208,11 +208,21 @@ class CaseStore:
         self._cache: OrderedDict[int, LoadedCase] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._case_of_task: dict[str, int] = {}   # the open tasks of the cached cases
+        # Set for good once a cached case is found changed by another process (a second
+        # worker, a CLI command): from then on `warm` always reads first.
+        self._others_write = False
 
     # -- cache ---------------------------------------------------------------------------
     def _take(self, case_id: int) -> LoadedCase | None:
         with self._lock:
-            return self._cache.pop(case_id, None)
+            return self._uncache(case_id)
+
+    def _uncache(self, case_id: int) -> LoadedCase | None:
+        case = self._cache.pop(case_id, None)
+        for task_id in case.open_tasks if case is not None else ():
+            self._case_of_task.pop(task_id, None)
+        return case
 
     def put_back(self, case: LoadedCase) -> None:
         """Return a committed case to the cache for the next step (a closed case has none)."""
@@ -220,9 +230,19 @@ class CaseStore:
             return
         case.events, case.new_tasks, case.closed_by, case.ready = [], [], {}, None
         with self._lock:
+            self._uncache(case.id)
             self._cache[case.id] = case
+            self._case_of_task.update(dict.fromkeys(case.open_tasks, case.id))
             while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+                self._uncache(next(iter(self._cache)))
+
+    def needs_warming(self, task_id: str) -> bool:
+        """Whether a step on this task should `warm` first: yes unless its case is cached
+        and no other process has been seen writing cases. A case cached here that another
+        process changed after all is then restored under the write lock, once."""
+        with self._lock:
+            return bool(self._cache_size) and (
+                self._others_write or self._case_of_task.get(task_id) not in self._cache)
 
     def warm(self, conn: Connection, task_id: str, definitions: Any) -> None:
         """Restore the case of an open task into the cache, unless it is there at its
@@ -238,11 +258,11 @@ class CaseStore:
         with self._lock:
             cached = self._cache.get(case_id)
         if cached is None or cached.revision != revision:
-            self.put_back(self.load(conn, case_id, definitions))
+            self.put_back(self.load(conn, case_id, definitions))   # load notes a stale copy
 
     def forget(self, case_id: int) -> None:
         with self._lock:
-            self._cache.pop(case_id, None)
+            self._uncache(case_id)
 
     # -- load ----------------------------------------------------------------------------
     def load(self, conn: Connection, case_id: int, definitions: Any) -> LoadedCase:
@@ -260,6 +280,8 @@ class CaseStore:
         if cached is not None and cached.revision == revision:
             cached.audit_head, cached.audit_seq = audit_head, audit_seq
             return cached
+        if cached is not None:
+            self._others_write = True
         workflow, task_cache, deployed = self._restore(conn, case_id, version_id, definitions)
         open_tasks = set(raw.column(conn, _OPEN_TASK_IDS, {"case_id": case_id}))
         timer_rows = raw.rows(conn, _CASE_TIMERS, {"case_id": case_id})

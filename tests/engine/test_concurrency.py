@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from engine.cases.govflow import Govflow
 from engine.errors import Conflict
+from engine.people import directory
 from engine.store.db import Database
 
 CONDITIONAL = {"dataset_id": "HEALTH-BIRTH", "requester_dept": "dept_civil",
@@ -74,3 +77,39 @@ def test_a_claim_race_has_exactly_one_winner(gf: Govflow, database_url: str, clo
     assert gf.get_task(task.id).assignee in {"alice", "amy"} - {"conflict"}
     for worker in workers:
         worker.db.dispose()
+
+
+def test_a_step_reads_before_the_write_lock_once_another_process_is_seen_writing(
+        gf: Govflow, database_url: str, clock) -> None:
+    """Alone, a worker steps a case it holds in one transaction. A case another worker
+    changed meanwhile is restored under the lock and stepped right, and from then on every
+    step reads first, outside the lock."""
+    votes = Path(__file__).parent / "corpus" / "mi_parallel.bpmn"
+    gf.deploy(votes.read_bytes(), votes.name)
+    with gf.db.write() as conn:
+        for user in ("rita", "ravi", "rosa"):
+            directory.add_group(conn, f"reviewer_{user}", f"Reviewer {user}")
+            directory.add_user(conn, user, user.title(), password=None,
+                               groups_=[f"reviewer_{user}"], now=clock.now())
+    transactions: list[object] = []
+    event.listen(gf.db.engine, "begin", transactions.append)
+
+    def vote(worker: Govflow, case, user: str, choice: str):  # type: ignore[no-untyped-def]
+        task = next(t for t in case.tasks
+                    if t.state == "open" and t.candidate_groups == (f"reviewer_{user}",))
+        transactions.clear()
+        return worker.complete_task(task.id, user, {"vote": choice})
+
+    reviewers = {"reviewers": ["reviewer_rita", "reviewer_ravi", "reviewer_rosa"]}
+    case = gf.start_case("mi_parallel", reviewers)
+    case = vote(gf, case, "rita", "yes")
+    assert len(transactions) == 1
+    other = Govflow(Database(database_url), clock=clock, verify_state=True)
+    case = vote(other, case, "ravi", "no")
+    case = vote(gf, case, "rosa", "yes")   # its cached copy is a step behind
+    assert len(transactions) == 1
+    assert case.status == "completed" and case.data["votes"] == ["yes", "no", "yes"]
+    case = vote(gf, gf.start_case("mi_parallel", reviewers), "rita", "yes")
+    assert len(transactions) == 2
+    assert gf.verify_audit() == []
+    other.db.dispose()
