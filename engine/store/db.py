@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.store.wal import BACKSTOP, WalCheckpointer
@@ -40,7 +40,9 @@ def default_url() -> str:
         return url
     instance = Path(os.environ.get("GOVFLOW_INSTANCE", DEFAULT_INSTANCE))
     instance.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(instance / 'govflow.sqlite').resolve()}"
+    # Quoted, so that a folder named with "?" or "#" is not read as a query or a fragment.
+    path = str((instance / "govflow.sqlite").resolve())
+    return URL.create("sqlite", database=path).render_as_string(hide_password=False)
 
 
 class Database:
