@@ -9,7 +9,8 @@
 2. The same path through govflow's services on a SQLite file database, every step
    committed: start_case, then complete_task by a member of the provider group.
 3. The cost of one step of a case with about 100 tasks, divided by that of a case
-   with about 10 (a review that loops, so its task tree keeps growing).
+   with about 10 (a review that loops, so its task tree keeps growing), the two taking
+   turns one step each.
 
 Each measurement is repeated --runs times; the medians are printed. Within a run the two
 sides of the ratio take turns in batches of BATCH cases, so both meet the machine at the
@@ -95,8 +96,8 @@ def govflow_on_sqlite(gf: Govflow, cases: int) -> float:
     return cases / (time.perf_counter() - started)
 
 
-def step_seconds(gf: Govflow, rounds: int, cases: int) -> tuple[float, int]:
-    """Mean time of one completed round on cases that already went `rounds` rounds."""
+def _looping(gf: Govflow, rounds: int, cases: int) -> tuple[list[str], int]:
+    """Open tasks of `cases` cases that already went `rounds` rounds, and their size."""
     open_tasks = []
     for _ in range(cases):
         case = gf.start_case("bench_loop", {"again": True})
@@ -107,10 +108,22 @@ def step_seconds(gf: Govflow, rounds: int, cases: int) -> tuple[float, int]:
     size = len(gf.store._take(open_tasks[0][0]).workflow.tasks)  # noqa: SLF001 - a probe
     gf.store.forget(open_tasks[0][0])
     gf.get_case(open_tasks[0][0])  # keep the probe out of the timing: warm the spec again
-    started = time.perf_counter()
-    for _, task_id in open_tasks[1:]:
-        gf.complete_task(task_id, "reviewer", {"again": True})
-    return (time.perf_counter() - started) / (len(open_tasks) - 1), size
+    return [task_id for _, task_id in open_tasks[1:]], size
+
+
+def step_seconds(gf: Govflow, cases: int) -> tuple[float, int, float, int]:
+    """Mean time of one completed round on small cases (4 rounds gone) and on large ones
+    (49 rounds gone), and their sizes; the two take turns, one step each."""
+    small, small_size = _looping(gf, rounds=4, cases=cases)
+    large, large_size = _looping(gf, rounds=49, cases=cases)
+    seconds = {"small": 0.0, "large": 0.0}
+    for pair in zip(small, large, strict=True):
+        for kind, task_id in zip(seconds, pair, strict=True):
+            started = time.perf_counter()
+            gf.complete_task(task_id, "reviewer", {"again": True})
+            seconds[kind] += time.perf_counter() - started
+    return (seconds["small"] / len(small), small_size, seconds["large"] / len(large),
+            large_size)
 
 
 def _open_task(case) -> str:  # type: ignore[no-untyped-def]
@@ -157,8 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             ratios.append(ours / spiff)
         small_sizes, large_sizes, step_ratios, small_steps, large_steps = [], [], [], [], []
         for _ in range(args.runs):
-            small, small_size = step_seconds(gf, rounds=4, cases=60)
-            large, large_size = step_seconds(gf, rounds=49, cases=30)
+            small, small_size, large, large_size = step_seconds(gf, cases=31)
             small_steps.append(small)
             large_steps.append(large)
             small_sizes.append(small_size)
