@@ -46,8 +46,12 @@ def walk(root: Any, state: int) -> Iterator[Any]:
         task = stack.pop()
         if task._children and task._state >= lowest:
             stack.extend(map(child, reversed(task._children)))
-        if task._state & state:
+        if task._state & state and task.last_state_change >= 0:   # TaskFilter's updated_ts
             yield task
+
+
+class WalkDiffers(AssertionError):
+    """The walk and SpiffWorkflow's iterator disagree (asked only with `check`)."""
 
 
 class CaseWorkflow(BpmnWorkflow):
@@ -59,8 +63,8 @@ class CaseWorkflow(BpmnWorkflow):
             return super().get_tasks(first_task, **kwargs)
         found = list(walk(self.task_tree, kwargs["state"]))
         if self.check and found != super().get_tasks(**kwargs):
-            raise AssertionError(f"the walk for state {kwargs['state']} differs from "
-                                 "SpiffWorkflow's iterator")
+            raise WalkDiffers(f"the walk for state {kwargs['state']} differs from "
+                              "SpiffWorkflow's iterator")
         return found
 
     def update_waiting_tasks(self) -> None:
@@ -77,7 +81,7 @@ class CaseWorkflow(BpmnWorkflow):
 def _in_step(ours: Iterator[Any], theirs: Iterator[Any]) -> Iterator[Any]:
     for task in ours:
         if next(theirs, None) is not task:
-            raise AssertionError("the walk of waiting tasks differs from SpiffWorkflow's")
+            raise WalkDiffers("the walk of waiting tasks differs from SpiffWorkflow's")
         yield task
     if next(theirs, None) is not None:
-        raise AssertionError("the walk of waiting tasks missed one SpiffWorkflow finds")
+        raise WalkDiffers("the walk of waiting tasks missed one SpiffWorkflow finds")

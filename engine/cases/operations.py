@@ -155,6 +155,7 @@ class Operations:
         reason = _reason(reason)
         now = self.gf.now()
         with self.gf.db.write() as conn:
+            self.gf.store.forget(case_id)   # and after the commit: no step keeps it meanwhile
             row = conn.execute(select(cases.c.status, cases.c.revision, cases.c.audit_head,
                                       cases.c.audit_seq, cases.c.incident)
                                .where(cases.c.id == case_id)).first()

@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import math
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -203,15 +205,18 @@ def _timer_spec(task_spec: Any) -> Any:
 
 
 class CaseStore:
-    def __init__(self, codec: StateCodec, *, cache_size: int = 512) -> None:
+    def __init__(self, codec: StateCodec, *, cache_size: int = 512,
+                 others_window: float = 600.0) -> None:
         self.codec = codec
         self._cache: OrderedDict[int, LoadedCase] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._case_of_task: dict[str, int] = {}   # the open tasks of the cached cases
-        # Set for good once a cached case is found changed by another process (a second
-        # worker, a CLI command): from then on `warm` always reads first.
-        self._others_write = False
+        # When a cached case was last found changed by another writer (a second worker, a
+        # CLI command): for `others_window` seconds after, every step reads first. Threads
+        # of this process racing on one case can look the same; the window lets that pass.
+        self.others_window = others_window
+        self._others_seen = -math.inf
 
     # -- cache ---------------------------------------------------------------------------
     def _take(self, case_id: int) -> LoadedCase | None:
@@ -230,6 +235,9 @@ class CaseStore:
             return
         case.events, case.new_tasks, case.closed_by, case.ready = [], [], {}, None
         with self._lock:
+            newer = self._cache.get(case.id)
+            if newer is not None and newer.revision > case.revision:
+                return   # a warm that read before this process's last commit
             self._uncache(case.id)
             self._cache[case.id] = case
             self._case_of_task.update(dict.fromkeys(case.open_tasks, case.id))
@@ -238,11 +246,14 @@ class CaseStore:
 
     def needs_warming(self, task_id: str) -> bool:
         """Whether a step on this task should `warm` first: yes unless its case is cached
-        and no other process has been seen writing cases. A case cached here that another
-        process changed after all is then restored under the write lock, once."""
+        and no other writer was seen lately. A case cached here that another process
+        changed after all is then restored under the write lock, once."""
         with self._lock:
-            return bool(self._cache_size) and (
-                self._others_write or self._case_of_task.get(task_id) not in self._cache)
+            if not self._cache_size:
+                return False
+            if time.monotonic() - self._others_seen < self.others_window:
+                return True
+            return self._case_of_task.get(task_id) not in self._cache
 
     def warm(self, conn: Connection, task_id: str, definitions: Any) -> None:
         """Restore the case of an open task into the cache, unless it is there at its
@@ -257,7 +268,7 @@ class CaseStore:
         case_id, revision = found
         with self._lock:
             cached = self._cache.get(case_id)
-        if cached is None or cached.revision != revision:
+        if cached is None or cached.revision < revision:
             self.put_back(self.load(conn, case_id, definitions))   # load notes a stale copy
 
     def forget(self, case_id: int) -> None:
@@ -280,8 +291,10 @@ class CaseStore:
         if cached is not None and cached.revision == revision:
             cached.audit_head, cached.audit_seq = audit_head, audit_seq
             return cached
-        if cached is not None:
-            self._others_write = True
+        if cached is not None and cached.revision > revision:
+            self.put_back(cached)   # a reader's snapshot from before this process's commit
+        elif cached is not None:
+            self._others_seen = time.monotonic()
         workflow, task_cache, deployed = self._restore(conn, case_id, version_id, definitions)
         open_tasks = set(raw.column(conn, _OPEN_TASK_IDS, {"case_id": case_id}))
         timer_rows = raw.rows(conn, _CASE_TIMERS, {"case_id": case_id})

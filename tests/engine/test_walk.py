@@ -81,3 +81,17 @@ def test_a_tree_with_subprocesses_is_left_to_spiffworkflow(reviewers: Govflow, c
         workflow, _ = gf.store.read_workflow(conn, case.id, gf.definitions)
     assert workflow.subprocesses
     _same_as_spiffworkflow(gf, case.id)
+
+
+def test_a_task_dated_before_1970_is_left_out_by_both(gf: Govflow) -> None:
+    """SpiffWorkflow's filter keeps tasks changed at or after time 0; a state restored with
+    an earlier time (edited by hand) is read the same by the walk."""
+    case = gf.start_case("share_request", CONDITIONAL, user="carl")
+    with gf.db.read() as conn:
+        workflow, _ = gf.store.read_workflow(conn, case.id, gf.definitions)
+    [ready] = [t for t in workflow.tasks.values() if t.state == TaskState.READY]
+    ready.last_state_change = -1.0
+    for state in STATES:
+        assert list(walk(workflow.task_tree, state)) == list(
+            BpmnTaskIterator(workflow.task_tree, state=state)), state
+    assert workflow.get_tasks(state=TaskState.READY) == []
