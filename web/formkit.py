@@ -361,14 +361,22 @@ def _worded(key: str, prop: dict[str, Any], value: Any, lang: str, props: dict[s
         titles = {**groups, "system": "系统" if lang == "zh" else "System"}
     if prop.get("x-element"):
         titles = elements
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):   # records
+        words = [_worded(key, prop, v, lang, props, groups, elements) for v in value]
+        return " ".join((f"（{n}）" if lang == "zh" else f"({n}) ") + w
+                        for n, w in enumerate(words, 1))
     if isinstance(value, list):
         return "、".join(titles.get(str(v), str(v)) for v in value) if lang == "zh" else \
             ", ".join(titles.get(str(v), str(v)) for v in value)
-    if isinstance(value, dict):
-        return "；".join(
-            f"{label(props.get(k) or ENGINE_KEYS.get(k, {}), k, lang)}: "
-            f"{_worded(k, props.get(k) or ENGINE_KEYS.get(k, {}), v, lang, props, groups, elements)}"
-            for k, v in value.items() if v not in (None, "", []))
+    if isinstance(value, dict):   # in a fixed order: PostgreSQL keeps JSON keys its own way
+        order = {k: n for n, k in reversed(list(enumerate([*ENGINE_KEYS, *props])))}
+        parts = []
+        for k, v in sorted(value.items(), key=lambda item: order.get(item[0], len(order))):
+            if v not in (None, "", []):
+                sub = props.get(k) or ENGINE_KEYS.get(k, {})
+                parts.append(f"{label(sub, k, lang)}: "
+                             f"{_worded(k, sub, v, lang, props, groups, elements)}")
+        return ("；" if lang == "zh" else "; ").join(parts)
     if isinstance(value, bool):
         return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
     if isinstance(value, str) and (key.endswith("_at") or value[10:11] == "T"):

@@ -183,3 +183,28 @@ def test_the_language_chosen_before_signing_in_survives_and_is_remembered(app, w
     assert 'lang="en"' in elsewhere.get("/inbox").get_data(as_text=True)
     elsewhere.get("/lang/zh")
     assert 'lang="zh-CN"' in elsewhere.get("/inbox").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_returned_request_shows_its_returns_in_words(site, lang) -> None:
+    """A request sent back for completion and resubmitted keeps a record of each return:
+    its page words them (when, what was missing, why), never as the stored records."""
+    gf, app = site
+    case = gf.start_case("share_request", {"dataset_id": "HEALTH-BIRTH", "requester_dept":
+                                           "dept_civil", "data_items": ["姓名"]}, user="carl")
+    case = gf.complete_task(case.tasks[0].id, "alice", {
+        "decision": "return", "decision_reason": "请补充应用场景和使用期限。",
+        "missing_items": ["应用场景", "使用期限"]})
+    gf.complete_task(case.tasks[-1].id, "carl", {
+        "purpose": "核对低保申请人出生信息", "data_items": ["姓名"], "scenario": "低保资格审核",
+        "scope": "民政局低保科", "term": "2027-12-31"})
+    client = app.test_client()
+    AuthActions(client).login("root")
+    client.get(f"/lang/{lang}")
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert problems(page, lang, model_keys(gf)) == []
+    # the record is in Chinese (its items are), so an English page marks it lang="zh-CN"
+    assert ("（1）退回时间: 2026-11-20 09:00；补正后重新提交时间: 2026-11-20 09:00；"
+            "需要补正的全部内容: 应用场景、使用期限；理由: 请补充应用场景和使用期限。" if lang == "zh"
+            else "(1) Returned: 2026-11-20 09:00; Resubmitted complete: 2026-11-20 09:00; "
+            "Everything missing: 应用场景, 使用期限; Reason: 请补充应用场景和使用期限。") in page
