@@ -129,7 +129,8 @@ def test_J3_the_tracker_tells_the_correction_and_who_decided_in_words(shipped) -
     html = zh.get_data(as_text=True)
     assert "已更正" in html and "出生日期已改为1990-01-20" in html and "核实属实" in html
     assert "数据主管部门（大数据中心）" in html
-    shown = html.replace(code, "")  # the tracking code is random letters and digits: "…SJ3Y"
+    # The tracking code and the form's CSRF token are random letters and digits ("…SJ3Y").
+    shown = re.sub(r'name="csrf_token" value="[^"]*"', "", html.replace(code, ""))
     for raw in ("corrected", "data_authority", "{&#39;", "{'", "J3"):
         assert raw not in shown, raw
     en = client_as(app, None, "en").post("/portal/track", data={"number": number, "code": code})
