@@ -369,7 +369,7 @@ def _worded(key: str, prop: dict[str, Any], value: Any, lang: str, props: dict[s
         return "、".join(titles.get(str(v), str(v)) for v in value) if lang == "zh" else \
             ", ".join(titles.get(str(v), str(v)) for v in value)
     if isinstance(value, dict):   # in a fixed order: PostgreSQL keeps JSON keys its own way
-        order = {k: n for n, k in reversed(list(enumerate([*ENGINE_KEYS, *props])))}
+        order = {k: n for n, k in enumerate(dict.fromkeys([*ENGINE_KEYS, *props]))}
         parts = []
         for k, v in sorted(value.items(), key=lambda item: order.get(item[0], len(order))):
             if v not in (None, "", []):

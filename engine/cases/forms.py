@@ -211,9 +211,9 @@ class FormLibrary:
     def _validator(self, name: str) -> Any:
         return self._form_checks(name)[0]
 
-    def _plainly_valid(self, name: str, data: dict[str, Any]) -> bool:
-        """True when the quick check may judge the data and finds it valid."""
-        quick = self._form_checks(name)[1]
+    @staticmethod
+    def _plainly_valid(quick: Any, data: dict[str, Any]) -> bool:
+        """True when the form's quick check may judge the data and finds it valid."""
         # Only JSON's own types: jsonschema-rs takes a tuple for an array, FormValidator not.
         if quick is None or not _plain_json(data):
             return False
@@ -233,9 +233,10 @@ class FormLibrary:
         if name is None:
             return
         errors: dict[str, str] = {}
-        if not self._plainly_valid(name, data):
+        validator, quick = self._form_checks(name)
+        if not self._plainly_valid(quick, data):
             # A pattern's own message says what is expected, so it wins over general ones.
-            for error in sorted(self._validator(name).iter_errors(data),
+            for error in sorted(validator.iter_errors(data),
                                 key=lambda e: e.validator != "pattern"):
                 for field in _fields(error):
                     errors.setdefault(field, _message(error))
